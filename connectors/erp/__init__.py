@@ -1,0 +1,1 @@
+"""ERP connectors: partners as vendors, payouts as vendor bills, payment status back."""

@@ -1,0 +1,1 @@
+"""Starlette app: /healthz, /metrics, the ops dashboard, HubSpot webhooks and the CRM card."""
