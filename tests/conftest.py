@@ -16,7 +16,13 @@ from sync.store.migrate import upgrade
 from sync.store.tables import Base
 
 PG_ADMIN_URL = os.environ.get("PARTNERSYNC_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("PARTNERSYNC_TEST_REDIS", "redis://127.0.0.1:6379/15")
+# Each pytest-xdist worker gets its own Redis database below PARTNERSYNC_TEST_REDIS_DB (default 15),
+# so parallel workers never flush each other's keys.
+REDIS_BASE = os.environ.get("PARTNERSYNC_TEST_REDIS_BASE", "redis://127.0.0.1:6379")
+REDIS_DB = int(os.environ.get("PARTNERSYNC_TEST_REDIS_DB", "15")) - int(
+    os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0
+)
+REDIS_URL = f"{REDIS_BASE}/{REDIS_DB}"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 

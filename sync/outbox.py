@@ -1,0 +1,48 @@
+"""Transactional outbox: rows written in the same transaction as the hub change that caused them."""
+
+import hashlib
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sync.store.tables import ExternalLinkRow, OutboxRow
+
+
+def payload_hash(payload: dict[str, Any]) -> str:
+    """Stable hash of a payload (key order and number formatting do not matter)."""
+    text = json.dumps(payload, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def linked_systems(session: Session, entity: str, hub_id: str) -> list[str]:
+    """Systems holding a live link to this hub record."""
+    rows = session.scalars(
+        select(ExternalLinkRow.system).where(
+            ExternalLinkRow.entity == entity, ExternalLinkRow.hub_id == hub_id, ExternalLinkRow.archived.is_(False)
+        )
+    )
+    return sorted(rows)
+
+
+def enqueue(
+    session: Session,
+    *,
+    entity: str,
+    hub_id: str,
+    systems: Iterable[str],
+    payload: dict[str, Any],
+    operation: str = "upsert",
+    run_id: str | None = None,
+) -> list[OutboxRow]:
+    """Queue `payload` (unified field names) for each system; the pusher maps it to the system's fields."""
+    digest = payload_hash(payload)
+    rows = [
+        OutboxRow(system=system, entity=entity, hub_id=hub_id, operation=operation, payload=payload,
+                  payload_hash=digest, run_id=run_id)
+        for system in systems
+    ]
+    session.add_all(rows)
+    return rows
