@@ -9,10 +9,8 @@ import asyncio
 import re
 import threading
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -117,5 +115,3 @@ class FaultMiddleware:
             await self.app(scope, receive, send_wrapper)
         self.faults.record(method, path, status_seen[0] if status_seen else 0)
 
-
-Handler = Callable[[Request], Awaitable[Response]]
