@@ -20,10 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from faker import Faker  # noqa: E402
+from faker import Faker
 
-from config.program import Dedup  # noqa: E402
-from sync.matching import clusters, keys, matches  # noqa: E402
+from config.program import Dedup
+from sync.matching import clusters, keys, matches
 
 LOCALES = {"US": "en_US", "GB": "en_GB", "DE": "de_DE", "FR": "fr_FR", "NL": "nl_NL", "IT": "it_IT", "ES": "es_ES"}
 FORMS = {"US": ["Inc", "Inc.", "LLC", "Corp", "Corporation", ""], "GB": ["Ltd", "Limited", "PLC", ""],

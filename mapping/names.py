@@ -22,7 +22,7 @@ _LEGAL_FORMS = (
 _FORM_TOKENS = sorted({tuple(form.split()) for form in _LEGAL_FORMS}, key=len, reverse=True)
 _AND = re.compile(r"\s*(&|\+)\s*|\b(und|et)\b")
 # Dots and apostrophes inside abbreviations join letters ("N.V." -> nv, "O'Brien" -> obrien).
-_JOINERS = re.compile(r"(?<=\w)[.'’](?=\w)|[.'’]")
+_JOINERS = re.compile("[.'\u2019]")
 _NON_WORD = re.compile(r"[^0-9a-z ]+")
 _SPACES = re.compile(r"\s+")
 _LEADING_THE = ("the",)

@@ -1,0 +1,222 @@
+"""Deal-registration conflicts: who claimed this end customer first, and telling the reps.
+
+A registration conflicts with another when the end customer matches (same domain, or a fuzzy name in the
+same country), a product family overlaps and both are active (submitted or approved, not expired). The same
+partner registering the same deal twice, and an open direct opportunity for the customer, are flagged too.
+Candidates come from indexed lookups (domain; name-key prefix + country; product family), never a scan.
+"""
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from rapidfuzz import fuzz
+from rapidfuzz.distance import JaroWinkler
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import Session
+
+from config.program import Registration
+from mapping.names import name_key
+from sync.outbox import enqueue, linked_systems
+from sync.rules import RuleContext
+from sync.store.tables import DealProductRow, DealRow, RegistrationConflictRow
+
+ACTIVE = ("submitted", "approved")
+WRITE_BACK = ("registration_status", "conflict_flag", "conflict_reason", "expires_at", "sla_breached")
+CANDIDATE_LIMIT = 50
+
+
+class ConflictError(ValueError):
+    """A resolution that cannot be applied (the message says why)."""
+
+
+def customer_similarity(a: str | None, b: str | None) -> float:
+    if not a or not b:
+        return 0.0
+    return 0.5 * fuzz.token_sort_ratio(a, b) / 100 + 0.5 * JaroWinkler.normalized_similarity(a, b)
+
+
+def _key_range(key: str) -> tuple[str, str | None]:
+    """[low, high) of name keys starting like `key`'s first word; letters/digits only, so any collation agrees."""
+    prefix = key.split()[0][:4]
+    while prefix and prefix[-1] in "z9":
+        prefix = prefix[:-1]
+    if not prefix:
+        return "", None
+    return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def families(session: Session, deal_id: str) -> set[str]:
+    return set(session.scalars(select(DealProductRow.family).where(DealProductRow.deal_id == deal_id)))
+
+
+def refresh(deal: DealRow, rules: Registration, now: datetime) -> None:
+    """Keys, protection window, expiry and approval SLA of one deal, from its own fields."""
+    deal.customer_key = name_key(deal.customer_name)
+    if deal.is_partner_deal and deal.expires_at is None and deal.registration_status in ACTIVE:
+        deal.expires_at = (deal.registered_at or deal.created_at or now) + timedelta(days=rules.protection_days)
+    if deal.registration_status in ACTIVE and deal.expires_at is not None and deal.expires_at <= now:
+        deal.registration_status = "expired"
+    due = (deal.registered_at or deal.created_at or now) + timedelta(hours=rules.approval_sla_hours)
+    deal.sla_breached = deal.is_partner_deal and deal.registration_status == "submitted" and due <= now
+
+
+def rivals(session: Session, deal: DealRow, wanted: set[str], now: datetime) -> list[DealRow]:
+    """Active deals for a possibly-same customer sharing a product family with `deal`."""
+    same_customer = []
+    if deal.customer_domain:
+        same_customer.append(DealRow.customer_domain == deal.customer_domain)
+    if deal.customer_key and deal.customer_country:
+        low, high = _key_range(deal.customer_key)
+        key_range = DealRow.customer_key >= low if high is None else DealRow.customer_key.between(low, high)
+        same_customer.append(and_(key_range, DealRow.customer_country == deal.customer_country))
+    if not same_customer or not wanted:
+        return []
+    active_partner = and_(DealRow.is_partner_deal.is_(True), DealRow.registration_status.in_(ACTIVE),
+                          or_(DealRow.expires_at.is_(None), DealRow.expires_at > now))
+    open_direct = and_(DealRow.is_partner_deal.is_(False), DealRow.stage == "open")
+    overlap = exists().where(DealProductRow.deal_id == DealRow.id, DealProductRow.family.in_(sorted(wanted)))
+    query = (select(DealRow).where(or_(*same_customer), DealRow.id != deal.id, DealRow.deleted_at.is_(None),
+                                   or_(active_partner, open_direct), overlap).limit(CANDIDATE_LIMIT))
+    return list(session.scalars(query))
+
+
+def evidence(deal: DealRow, other: DealRow, rules: Registration, shared: set[str]) -> dict[str, Any] | None:
+    """Why two deals are for the same customer, or None when they are not."""
+    found: dict[str, Any] = {"families": sorted(shared)}
+    if deal.customer_domain and deal.customer_domain == other.customer_domain:
+        found["domain"] = deal.customer_domain
+        return found
+    if deal.customer_country and deal.customer_country == other.customer_country:
+        similarity = customer_similarity(deal.customer_key, other.customer_key)
+        if similarity >= rules.customer_name_threshold:
+            found.update(customer_name=round(similarity, 3), country=deal.customer_country)
+            return found
+    return None
+
+
+def _registered(deal: DealRow) -> datetime:
+    return deal.registered_at or deal.created_at
+
+
+def _rule(deal: DealRow, other: DealRow) -> str:
+    if not other.is_partner_deal or not deal.is_partner_deal:
+        return "direct_opportunity"
+    if deal.partner_id is not None and deal.partner_id == other.partner_id:
+        return "duplicate_registration"
+    return "customer_overlap"
+
+
+def _reason(rule: str, other: DealRow) -> str:
+    return {
+        "customer_overlap": f"customer already registered by another partner (deal {other.id})",
+        "duplicate_registration": f"same partner registered this deal already (deal {other.id})",
+        "direct_opportunity": f"open direct opportunity for this customer (deal {other.id})",
+    }[rule]
+
+
+def _existing(session: Session, a: str, b: str, rule: str) -> RegistrationConflictRow | None:
+    return session.scalar(select(RegistrationConflictRow).where(
+        or_(and_(RegistrationConflictRow.deal_id == a, RegistrationConflictRow.other_deal_id == b),
+            and_(RegistrationConflictRow.deal_id == b, RegistrationConflictRow.other_deal_id == a)),
+        RegistrationConflictRow.rule == rule))
+
+
+def decide(conflict: RegistrationConflictRow, winner: DealRow, loser: DealRow, resolution: str, by: str,
+           now: datetime) -> None:
+    """Record the outcome: the loser's registration is rejected and carries the reason."""
+    conflict.status, conflict.winner_deal_id = "resolved", winner.id
+    conflict.resolution, conflict.resolved_by, conflict.resolved_at = resolution, by, now
+    if loser.is_partner_deal:
+        loser.registration_status = "rejected"
+        loser.conflict_flag, loser.conflict_reason = True, _reason(conflict.rule, winner)
+
+
+def check(session: Session, rules: Registration, deal: DealRow, now: datetime) -> list[RegistrationConflictRow]:
+    """Find and store the conflicts of one deal; applies the policy; returns new conflicts."""
+    refresh(deal, rules, now)
+    session.flush()
+    active = deal.registration_status in ACTIVE if deal.is_partner_deal else deal.stage == "open"
+    if not active or deal.deleted_at is not None:
+        return []
+    wanted = families(session, deal.id)
+    created: list[RegistrationConflictRow] = []
+    for other in rivals(session, deal, wanted, now):
+        if not deal.is_partner_deal and not other.is_partner_deal:
+            continue
+        found = evidence(deal, other, rules, wanted & families(session, other.id))
+        if found is None:
+            continue
+        rule = _rule(deal, other)
+        if _existing(session, deal.id, other.id, rule) is not None:
+            continue
+        first, second = sorted((deal, other), key=lambda d: (_registered(d), d.id))
+        conflict = RegistrationConflictRow(deal_id=second.id, other_deal_id=first.id, rule=rule, evidence=found)
+        session.add(conflict)
+        created.append(conflict)
+        if rules.policy == "first_to_register" and rule != "direct_opportunity":
+            decide(conflict, first, second, "first_to_register", "policy", now)
+        else:
+            flagged, against = (second, first) if second.is_partner_deal else (first, second)
+            flagged.conflict_flag, flagged.conflict_reason = True, _reason(rule, against)
+    session.flush()
+    return created
+
+
+def _state(deal: DealRow) -> dict[str, Any]:
+    return {
+        "registration_status": deal.registration_status, "conflict_flag": deal.conflict_flag,
+        "conflict_reason": deal.conflict_reason, "sla_breached": deal.sla_breached,
+        "expires_at": deal.expires_at.isoformat() if deal.expires_at else None,
+    }
+
+
+def write_back(session: Session, deal: DealRow, before: dict[str, Any], run_id: str | None = None) -> None:
+    """Queue the registration fields to every CRM holding the deal, when they changed."""
+    after = _state(deal)
+    if after != before:
+        enqueue(session, entity="deal", hub_id=deal.id, systems=linked_systems(session, "deal", deal.id),
+                payload=after, run_id=run_id)
+
+
+def on_deals_changed(ctx: RuleContext, hub_ids: Sequence[str]) -> None:
+    """Rule hook for the engine: check the deals of one applied page and write back what changed."""
+    rules = ctx.settings.program.registration
+    for hub_id in hub_ids:
+        deal = ctx.session.get(DealRow, hub_id)
+        if deal is None:
+            continue
+        touched = {deal.id: (deal, _state(deal))}
+        for conflict in check(ctx.session, rules, deal, ctx.now):
+            for other_id in (conflict.deal_id, conflict.other_deal_id):
+                other = ctx.session.get(DealRow, other_id)
+                if other is not None and other.id not in touched:
+                    touched[other.id] = (other, _state(other))
+        for row, before in touched.values():
+            write_back(ctx.session, row, before, ctx.run_id)
+
+
+def open_conflicts(session: Session, limit: int = 100) -> list[RegistrationConflictRow]:
+    return list(session.scalars(select(RegistrationConflictRow).where(RegistrationConflictRow.status == "open")
+                                .order_by(RegistrationConflictRow.created_at).limit(limit)))
+
+
+def resolve(session: Session, conflict_id: int, winner_id: str, by: str, note: str, now: datetime) -> None:
+    """A person decides an open conflict; both deals' fields are written back."""
+    conflict = session.get(RegistrationConflictRow, conflict_id)
+    if conflict is None:
+        raise ConflictError(f"conflict {conflict_id}: no such conflict")
+    if conflict.status != "open":
+        raise ConflictError(f"conflict {conflict_id}: already {conflict.status}")
+    if winner_id not in (conflict.deal_id, conflict.other_deal_id):
+        raise ConflictError(f"conflict {conflict_id}: winner {winner_id!r} is neither "
+                            f"{conflict.deal_id} nor {conflict.other_deal_id}")
+    loser_id = conflict.other_deal_id if winner_id == conflict.deal_id else conflict.deal_id
+    winner, loser = session.get(DealRow, winner_id), session.get(DealRow, loser_id)
+    assert winner is not None and loser is not None  # foreign keys guarantee both
+    before = {winner.id: _state(winner), loser.id: _state(loser)}
+    decide(conflict, winner, loser, note or "manual", by, now)
+    winner.conflict_flag, winner.conflict_reason = False, None
+    session.flush()
+    for row in (winner, loser):
+        write_back(session, row, before[row.id])
