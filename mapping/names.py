@@ -9,7 +9,7 @@ from mapping.normalize import clean_text, strip_accents
 # Legal forms, written as their dot-less, lower-case tokens (so "S.p.A." and "spa" are one form).
 # Multi-token forms come first so "sp z o o" wins over "o".
 _LEGAL_FORMS = (
-    "sp z o o", "sp zoo", "spolka z oo", "s de rl", "s de rl de cv", "sa de cv", "pty ltd", "pte ltd",
+    "sp z o o", "sp zoo", "sa rl", "spolka z oo", "s de rl", "s de rl de cv", "sa de cv", "pty ltd", "pte ltd",
     "pvt ltd", "private limited", "public limited company", "limited liability company", "co ltd",
     "kabushiki kaisha", "godo kaisha", "yugen kaisha", "gmbh co kg", "gmbh und co kg", "ag co kg",
     "incorporated", "corporation", "company", "limited", "inc", "corp", "co", "llc", "llp", "lp", "ltd",

@@ -118,9 +118,9 @@ def score(a: Keys, b: Keys) -> Match:
     for label, x, y, agree, disagree in (
         ("tax_id", a.tax, b.tax, 7.0, -5.0),
         ("domain", a.domain, b.domain, 4.5, -1.5),
-        ("phone", a.phone, b.phone, 3.5, -1.0),
+        ("phone", a.phone, b.phone, 3.5, -1.5),
         ("country", a.country, b.country, 0.5, -5.0),
-        ("city", a.city, b.city, 0.5, -1.5),
+        ("city", a.city, b.city, 0.5, -2.0),
         ("postal_code", a.postal, b.postal, 1.0, -1.0),
         ("street", a.street, b.street, 1.5, -0.5),
     ):
