@@ -36,7 +36,7 @@ def _state(store: Store) -> dict[str, Any]:
     with store.session() as s:
         partners = {p.id: {c.name: getattr(p, c.name) for c in PartnerRow.__table__.columns
                            if c.name not in ("updated_at",)} for p in s.scalars(select(PartnerRow))}
-        links = sorted((link.id, link.hub_id, link.system, link.archived) for link in s.scalars(select(ExternalLinkRow)))
+        links = sorted((k.id, k.hub_id, k.system, k.archived) for k in s.scalars(select(ExternalLinkRow)))
         deals = sorted((d.id, d.partner_id) for d in s.scalars(select(DealRow)))
         accruals = sorted((a.id, a.partner_id) for a in s.scalars(select(AccrualRow)))
         candidates = sorted((c.id, c.status) for c in s.scalars(select(DuplicateCandidateRow)))
