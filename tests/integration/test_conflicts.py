@@ -28,7 +28,7 @@ def _deal(s: Any, deal_id: str, *, partner: str | None = "pA", families: tuple[s
 
 
 def _run(store: Store, deal_ids: list[str], policy: str = "first_to_register") -> list[RegistrationConflictRow]:
-    rules = ProgramRules(registration=Registration(policy=policy))  # type: ignore[arg-type]
+    rules = ProgramRules(registration=Registration(policy=policy))
     with store.session() as s:
         conflicts.on_deals_changed(RuleContext(session=s, settings=Settings(program=rules), now=NOW), deal_ids)
     with store.session() as s:
