@@ -29,7 +29,7 @@ def _clusters(out: Path) -> dict[str, str]:
     with out.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.reader(handle))
     assert rows[0] == ["id", "cluster_id"]
-    return dict(rows[1:])  # type: ignore[arg-type]
+    return {row[0]: row[1] for row in rows[1:]}
 
 
 @pytest.mark.parametrize(
