@@ -46,8 +46,14 @@ def _key_range(key: str) -> tuple[str, str | None]:
     return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
-def families(session: Session, deal_id: str) -> set[str]:
-    return set(session.scalars(select(DealProductRow.family).where(DealProductRow.deal_id == deal_id)))
+def families(session: Session, deal_ids: Sequence[str]) -> dict[str, set[str]]:
+    """Product families per deal, in one query."""
+    found: dict[str, set[str]] = {deal_id: set() for deal_id in deal_ids}
+    rows = session.execute(select(DealProductRow.deal_id, DealProductRow.family)
+                           .where(DealProductRow.deal_id.in_(list(deal_ids))))
+    for deal_id, family in rows:
+        found[deal_id].add(family)
+    return found
 
 
 def refresh(deal: DealRow, rules: Registration, now: datetime) -> None:
@@ -115,11 +121,13 @@ def _reason(rule: str, other: DealRow) -> str:
     }[rule]
 
 
-def _existing(session: Session, a: str, b: str, rule: str) -> RegistrationConflictRow | None:
-    return session.scalar(select(RegistrationConflictRow).where(
-        or_(and_(RegistrationConflictRow.deal_id == a, RegistrationConflictRow.other_deal_id == b),
-            and_(RegistrationConflictRow.deal_id == b, RegistrationConflictRow.other_deal_id == a)),
-        RegistrationConflictRow.rule == rule))
+def _existing(session: Session, deal_id: str, others: Sequence[str]) -> set[tuple[str, str]]:
+    """(other deal, rule) pairs already recorded between `deal_id` and any of `others`, either way round."""
+    rows = session.execute(select(RegistrationConflictRow.deal_id, RegistrationConflictRow.other_deal_id,
+                                  RegistrationConflictRow.rule).where(
+        or_(and_(RegistrationConflictRow.deal_id == deal_id, RegistrationConflictRow.other_deal_id.in_(others)),
+            and_(RegistrationConflictRow.other_deal_id == deal_id, RegistrationConflictRow.deal_id.in_(others)))))
+    return {(b if a == deal_id else a, rule) for a, b, rule in rows}
 
 
 def decide(conflict: RegistrationConflictRow, winner: DealRow, loser: DealRow, resolution: str, by: str,
@@ -139,16 +147,17 @@ def check(session: Session, rules: Registration, deal: DealRow, now: datetime) -
     active = deal.registration_status in ACTIVE if deal.is_partner_deal else deal.stage == "open"
     if not active or deal.deleted_at is not None:
         return []
-    wanted = families(session, deal.id)
+    wanted = families(session, [deal.id])[deal.id]
     created: list[RegistrationConflictRow] = []
-    for other in rivals(session, deal, wanted, now):
-        if not deal.is_partner_deal and not other.is_partner_deal:
-            continue
-        found = evidence(deal, other, rules, wanted & families(session, other.id))
-        if found is None:
-            continue
+    others = [o for o in rivals(session, deal, wanted, now) if deal.is_partner_deal or o.is_partner_deal]
+    if not others:
+        return created
+    shared = families(session, [o.id for o in others])
+    known = _existing(session, deal.id, [o.id for o in others])
+    for other in others:
+        found = evidence(deal, other, rules, wanted & shared[other.id])
         rule = _rule(deal, other)
-        if _existing(session, deal.id, other.id, rule) is not None:
+        if found is None or (other.id, rule) in known:
             continue
         first, second = sorted((deal, other), key=lambda d: (_registered(d), d.id))
         conflict = RegistrationConflictRow(deal_id=second.id, other_deal_id=first.id, rule=rule, evidence=found)
