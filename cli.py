@@ -16,8 +16,10 @@ app = typer.Typer(help="Sync partners, deal registrations and incentives between
                   no_args_is_help=True, pretty_exceptions_enable=False)
 db_app = typer.Typer(help="The program database.", no_args_is_help=True)
 config_app = typer.Typer(help="Settings and program rules.", no_args_is_help=True)
+incentives_app = typer.Typer(help="Incentive accruals, approval and payouts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
+app.add_typer(incentives_app, name="incentives")
 
 console = Console(emoji=False, soft_wrap=True)
 err = Console(stderr=True, emoji=False, soft_wrap=True)
@@ -126,6 +128,114 @@ def status(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] 
                       str(r.lag_seconds if r.lag_seconds is not None else "-"), str(r.records_in),
                       str(r.records_out), errors, str(r.quarantined), str(r.outbox_backlog))
     console.print(table)
+
+
+@incentives_app.command("accrue")
+def incentives_accrue(ctx: typer.Context) -> None:
+    """Recompute every partner's tiers and accruals; books only differences (re-running is safe)."""
+    from datetime import UTC, datetime
+
+    from sync.incentives import accrue
+
+    summary = accrue(store(ctx), settings(ctx), datetime.now(UTC))
+    for problem in summary.quarantined:
+        err.print(f"quarantined: {problem}", highlight=False, markup=False)
+    c = summary.counts
+    console.print(f"{summary.partners} partners, {summary.deals} won deals: {c.originals} new accruals, "
+                  f"{c.adjustments} adjustments, {c.reversals} reversals, {len(summary.quarantined)} quarantined")
+
+
+@incentives_app.command("approve")
+def incentives_approve(
+    ctx: typer.Context,
+    by: Annotated[str, typer.Option("--by", help="Who approves (recorded on each accrual).")],
+    ids: Annotated[list[str] | None, typer.Option("--id", help="Accrual id (repeatable).")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Approve every pending accrual.")] = False,
+) -> None:
+    """Approve accruals waiting for a person (at or above program.approval.auto_approve_below)."""
+    from datetime import UTC, datetime
+
+    from sync.approvals import ApprovalError, approve
+
+    if bool(ids) == all_:
+        raise fail("give --id ID (repeatable) or --all")
+    try:
+        with store(ctx).session() as session:
+            count = approve(session, settings(ctx).program, by=by, now=datetime.now(UTC), ids=ids or None)
+    except ApprovalError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"{count} accruals approved by {by.strip()}")
+
+
+@incentives_app.command("payouts")
+def incentives_payouts(
+    ctx: typer.Context, period: Annotated[str, typer.Option("--period", help="Month YYYY-MM.")]
+) -> None:
+    """Group approved accruals into payouts per partner for the period and queue them to the ERP."""
+    from datetime import UTC, datetime
+
+    from sync.payouts import PayoutError, build
+
+    try:
+        with store(ctx).session() as session:
+            report = build(session, settings(ctx), period, datetime.now(UTC))
+    except PayoutError as exc:
+        raise fail(str(exc)) from None
+    for line in report.carried:
+        console.print(line, highlight=False)
+    for line in report.errors:
+        err.print(f"error: {line}", highlight=False, markup=False)
+    console.print(f"{len(report.created)} payouts created, {len(report.updated)} updated, "
+                  f"{len(report.errors)} partners refused")
+    if report.errors:
+        raise typer.Exit(1)
+
+
+@app.command()
+def reconcile(
+    ctx: typer.Context,
+    period: Annotated[str, typer.Option("--period", help="Month YYYY-MM.")],
+    fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    bills: Annotated[Path | None, typer.Option("--bills", help="ERP bill export (JSON list) to match.")] = None,
+) -> None:
+    """Match accruals -> payouts -> ERP bills -> payments; exit 1 when any difference is found."""
+    from sync.payouts import PayoutError
+    from sync.reconcile import BillFileError, read_bills
+    from sync.reconcile import reconcile as run
+
+    if fmt not in {"table", "csv", "json"}:
+        raise fail(f"--format: {fmt!r} is not table, csv or json")
+    if bills is None:
+        raise fail("--bills: give the ERP's bill export (JSON) to match the hub against")
+    try:
+        found = read_bills(bills)
+        with store(ctx).session() as session:
+            diffs = run(session, period, found)
+    except (PayoutError, BillFileError) as exc:
+        raise fail(str(exc)) from None
+    _print_differences(period, [d.as_dict() for d in diffs], fmt)
+    if diffs:
+        raise typer.Exit(1)
+
+
+def _print_differences(period: str, rows: list[dict[str, str | None]], fmt: str) -> None:
+    columns = ["kind", "payout_id", "partner_id", "hub", "erp", "detail"]
+    if fmt == "json":
+        typer.echo(json.dumps({"period": period, "clean": not rows, "differences": rows}, indent=2))
+    elif fmt == "csv":
+        import csv
+        import sys
+
+        writer = csv.DictWriter(sys.stdout, columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    elif not rows:
+        console.print(f"{period}: clean, no differences")
+    else:
+        table = Table(*columns, title=f"{period}: {len(rows)} differences")
+        for row in rows:
+            table.add_row(*(str(row[c] or "-") for c in columns))
+        console.print(table)
 
 
 def main() -> None:

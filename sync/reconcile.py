@@ -1,9 +1,12 @@
 """Reconciliation of one period: hub accruals -> payouts -> ERP bills -> payments, every difference listed."""
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from decimal import Decimal
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -15,6 +18,35 @@ from sync.store.tables import AccrualRow, PayoutRow
 KINDS = ("missing_payout", "payout_total", "missing_bill", "duplicate_bill", "amount", "currency", "status",
          "unknown_bill")
 _PAID = {"paid", "partially_paid"}
+
+
+class BillFileError(ValueError):
+    """A bill export that cannot be read; names the bill and field."""
+
+
+def read_bills(path: Path) -> list[Bill]:
+    """Bills from an ERP export: a JSON list of {payout_id, bill_id, amount, currency, status, paid_amount,
+    paid_at, period}; amounts are strings or numbers read exactly."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
+    except (OSError, ValueError) as exc:
+        raise BillFileError(f"{path}: cannot read bills: {exc}") from None
+    if not isinstance(data, list):
+        raise BillFileError(f"{path}: expected a JSON list of bills")
+    bills = []
+    for i, item in enumerate(data):
+        where = f"{path}: bill {i} ({item.get('bill_id') if isinstance(item, dict) else '?'})"
+        try:
+            bills.append(Bill(payout_id=item.get("payout_id"), bill_id=str(item["bill_id"]),
+                              amount=Decimal(str(item["amount"])), currency=str(item["currency"]).upper(),
+                              status=str(item["status"]), paid_amount=Decimal(str(item.get("paid_amount") or 0)),
+                              paid_at=datetime.fromisoformat(item["paid_at"]) if item.get("paid_at") else None,
+                              period=item.get("period")))
+        except KeyError as exc:
+            raise BillFileError(f"{where}: {exc.args[0]}: missing") from None
+        except (InvalidOperation, ValueError, AttributeError, TypeError) as exc:
+            raise BillFileError(f"{where}: {exc}") from None
+    return bills
 
 
 @dataclass(frozen=True)
