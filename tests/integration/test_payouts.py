@@ -92,7 +92,8 @@ def test_payouts_group_per_partner_and_period_and_queue_once(store: Store) -> No
     with store.session() as s:
         s.execute(update(AccrualRow).where(AccrualRow.key == "deal:d2|spiff:launch|v1").values(payout_id=None))
         assert build(s, settings(), PERIOD, NOW).carried[0].startswith("partner p1: payout")
-        assert s.scalar(select(func.count()).select_from(ExternalLinkRow).where(ExternalLinkRow.entity == "payout")) == 1
+        links = select(func.count()).select_from(ExternalLinkRow).where(ExternalLinkRow.entity == "payout")
+        assert s.scalar(links) == 1
 
 
 def test_paid_bill_rolls_up_to_partner_and_deal_and_queues_to_crms(store: Store) -> None:
