@@ -11,25 +11,21 @@ accruals go in with bulk inserts.
 import argparse
 import random
 import resource
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 from sqlalchemy import insert
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from config import Settings  # noqa: E402
-from config.program import ProgramRules  # noqa: E402
-from sync.approvals import approve  # noqa: E402
-from sync.incentives import accrue  # noqa: E402
-from sync.payouts import build  # noqa: E402
-from sync.store import Store  # noqa: E402
-from sync.store.migrate import upgrade  # noqa: E402
-from sync.store.tables import DealProductRow, DealRow, ExternalLinkRow, PartnerRow  # noqa: E402
+from config import Settings
+from config.program import ProgramRules
+from sync.approvals import approve
+from sync.incentives import accrue
+from sync.payouts import build
+from sync.store import Store
+from sync.store.migrate import upgrade
+from sync.store.tables import DealProductRow, DealRow, ExternalLinkRow, PartnerRow
 
 NOW = datetime(2026, 12, 15, tzinfo=UTC)
 DEALS_PER_PARTNER = 100
