@@ -11,9 +11,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import Table, insert, or_, select
 from sqlalchemy.orm import Session
 
 from config.program import ProgramRules
@@ -30,9 +30,14 @@ class Booked:
     """What is already booked, per (subject, rule), across every partner."""
 
     rows: dict[tuple[str, str], list[tuple[Any, ...]]] = field(default_factory=lambda: defaultdict(list))
+    partners: dict[str, set[tuple[str, str]]] = field(default_factory=lambda: defaultdict(set))
+
+    def add(self, key: tuple[str, str], row: tuple[Any, ...]) -> None:
+        self.rows[key].append(row)
+        self.partners[row[1]].add(key)
 
     def of(self, partner_id: str) -> set[tuple[str, str]]:
-        return {k for k, rows in self.rows.items() if any(r[1] == partner_id for r in rows)}
+        return self.partners[partner_id]
 
 
 @dataclass
@@ -60,7 +65,7 @@ def load(session: Session, partner_ids: Sequence[str]) -> Booked:
     )
     booked = Booked()
     for row in session.execute(query):
-        booked.rows[(subject_of(row.key), row.rule)].append(tuple(row))
+        booked.add((subject_of(row.key), row.rule), tuple(row))
     return booked
 
 
@@ -77,7 +82,7 @@ def book(rules: ProgramRules, partner_id: str, lines: Iterable[Line], booked: Bo
     desired = {(line.subject, line.rule): line for line in lines}
     counts = Counts()
     new: list[dict[str, Any]] = []
-    for key in sorted(desired.keys() | booked.of(partner_id)):
+    for key in sorted(desired.keys() | set(booked.of(partner_id))):
         if key[0] in frozen or not key[0].startswith(PRICED):
             continue
         line = desired.get(key)
@@ -108,11 +113,11 @@ def book(rules: ProgramRules, partner_id: str, lines: Iterable[Line], booked: Bo
             "fx_rate": line.fx_rate if line else None, "payout_id": None, "created_at": now, "updated_at": now,
             **status_for(rules, delta, now),
         })
-        rows.append((row_key, partner_id, deal_id, key[1], version, period, delta))
+        booked.add(key, (row_key, partner_id, deal_id, key[1], version, period, delta))
     return new, counts
 
 
 def insert_rows(session: Session, rows: list[dict[str, Any]]) -> None:
     """One bulk INSERT (executemany) for a chunk's new rows."""
     if rows:
-        session.execute(insert(AccrualRow), rows)
+        session.execute(insert(cast(Table, AccrualRow.__table__)), rows)

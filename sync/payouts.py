@@ -6,6 +6,7 @@ after a payout was sent roll into the next one). The payout id is the bill's ext
 """
 
 import re
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -81,45 +82,57 @@ def build(session: Session, settings: Settings, period: str, now: datetime) -> P
         select(PayoutRow).where(PayoutRow.period == period, PayoutRow.currency == rules.currency,
                                 PayoutRow.partner_id.in_(batch)))}
     report = PayoutReport()
+    accepted: dict[str, PayoutRow] = {}
     for partner_id, total in totals.items():
         payout = existing.get(partner_id)
         if partner_id not in vendors:
             report.errors.append(_no_vendor(session, partner_id, period, total, erp))
-            continue
-        if payout is not None and payout.status != "approved":
+        elif payout is not None and payout.status != "approved":
             report.carried.append(f"partner {partner_id}: payout {payout.id} for {period} is already {payout.status}; "
                                   f"{total} {rules.currency} waits for the next period")
-            continue
-        if (payout.amount if payout else Decimal(0)) + total <= 0:
+        elif (payout.amount if payout else Decimal(0)) + total <= 0:
             report.carried.append(f"partner {partner_id}: net {total} {rules.currency} is not positive; carried over")
-            continue
-        if payout is None:
-            payout = PayoutRow(id=new_id(), partner_id=partner_id, period=period, amount=total,
-                               currency=rules.currency, status="approved", erp_system=erp)
-            session.add(payout)
-            session.flush()
-            report.created.append(payout.id)
+        elif payout is None:
+            accepted[partner_id] = PayoutRow(id=new_id(), partner_id=partner_id, period=period, amount=total,
+                                             currency=rules.currency, status="approved", erp_system=erp)
+            session.add(accepted[partner_id])
+            report.created.append(accepted[partner_id].id)
         else:
-            payout.amount += total
+            accepted[partner_id] = payout
             report.updated.append(payout.id)
-        session.execute(update(AccrualRow).where(AccrualRow.partner_id == partner_id, *due)
-                        .values(payout_id=payout.id, updated_at=now).execution_options(synchronize_session=False))
+    session.flush()
+    owner = select(PayoutRow.id).where(PayoutRow.partner_id == AccrualRow.partner_id, PayoutRow.period == period,
+                                       PayoutRow.currency == AccrualRow.currency).scalar_subquery()
+    for batch in batches(list(accepted)):
+        session.execute(update(AccrualRow).where(AccrualRow.partner_id.in_(batch), *due)
+                        .values(payout_id=owner, updated_at=now).execution_options(synchronize_session=False))
+    lines = _lines([p.id for p in accepted.values()], session)
+    for partner_id, payout in accepted.items():
+        payout.amount = sum((Decimal(line["amount"]["amount"]) for line in lines[payout.id]), Decimal(0))
         enqueue(session, entity="payout", hub_id=payout.id, systems=[erp],
-                payload=payload(session, payout, vendors[partner_id]))
+                payload=payload(payout, vendors[partner_id], lines[payout.id]))
     return report
 
 
-def payload(session: Session, payout: PayoutRow, vendor_id: str) -> dict[str, Any]:
-    """The unified payout: header plus one line per accrual group (rule), adjustments netted in."""
-    lines = []
-    for rule, kind, total, count in session.execute(
-        select(AccrualRow.rule, func.min(AccrualRow.kind), func.sum(AccrualRow.amount), func.count())
-        .where(AccrualRow.payout_id == payout.id).group_by(AccrualRow.rule).order_by(AccrualRow.rule)):
-        group, _, detail = rule.partition(":")
-        label = _LABELS.get(group, group)
-        lines.append({"rule": rule, "kind": group if group in _LABELS else kind,
-                      "description": f"{label} {detail}".strip(), "amount": money(total, payout.currency),
-                      "accruals": count})
+def _lines(payout_ids: list[str], session: Session) -> dict[str, list[dict[str, Any]]]:
+    """Per payout, one line per accrual group (rule), adjustments netted in."""
+    lines: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for batch in batches(payout_ids):
+        for payout_id, rule, kind, currency, total, count in session.execute(
+            select(AccrualRow.payout_id, AccrualRow.rule, func.min(AccrualRow.kind), AccrualRow.currency,
+                   func.sum(AccrualRow.amount), func.count())
+            .where(AccrualRow.payout_id.in_(batch))
+            .group_by(AccrualRow.payout_id, AccrualRow.rule, AccrualRow.currency)
+            .order_by(AccrualRow.payout_id, AccrualRow.rule)):
+            group, _, detail = rule.partition(":")
+            lines[str(payout_id)].append({"rule": rule, "kind": group if group in _LABELS else kind,
+                                     "description": f"{_LABELS.get(group, group)} {detail}".strip(),
+                                     "amount": money(total, currency), "accruals": count})
+    return lines
+
+
+def payload(payout: PayoutRow, vendor_id: str, lines: list[dict[str, Any]]) -> dict[str, Any]:
+    """The unified payout the ERP pusher maps to a vendor bill: header plus one line per accrual group."""
     return {"id": payout.id, "partner_id": payout.partner_id, "vendor_id": vendor_id, "period": payout.period,
             "amount": money(payout.amount, payout.currency), "status": payout.status,
             "memo": f"Partner incentives {payout.period} ({payout.id})", "lines": lines}
