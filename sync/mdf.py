@@ -53,7 +53,7 @@ def claim(session: Session, rules: ProgramRules, *, partner_id: str, reference: 
     value = round_money(amount * fx, rules.currency)
     if used + value > limit:
         raise MdfError(f"mdf claim {reference}: amount {value} {rules.currency} exceeds the remaining {tier} budget "
-                       f"{limit - used} {rules.currency} for {first}..{last}")
+                       f"{round_money(limit - used, rules.currency)} {rules.currency} for {first}..{last}")
     row = AccrualRow(id=new_id(), key=key, partner_id=partner_id, rule="mdf", rule_version=1, kind="mdf",
                      period=period, amount=value, currency=rules.currency, source_amount=amount,
                      source_currency=currency, fx_rate=fx, **status_for(rules, value, now))

@@ -7,7 +7,7 @@ after a payout was sent roll into the next one). The payout id is the bill's ext
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -20,6 +20,7 @@ from config import Settings
 from mapping.model import Payout
 from sync.outbox import enqueue
 from sync.rollups import batches, money, pairs, roll_up
+from sync.rules import RuleContext
 from sync.store.tables import AccrualRow, ExternalLinkRow, PartnerRow, PayoutRow, SyncErrorRow, new_id
 
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -170,8 +171,8 @@ def mark_sent(session: Session, payout_id: str, bill_id: str, erp: str, now: dat
 
 
 def apply_bills(session: Session, settings: Settings, bills: Iterable[Bill], now: datetime) -> int:
-    """Payment status from the ERP onto payouts and their accruals, then roll-ups; returns payouts changed."""
-    changed: set[str] = set()
+    """Payment status from the ERP's bills onto their payouts, then `settle`; returns payouts changed."""
+    changed: list[str] = []
     for bill in bills:
         payout = session.get(PayoutRow, bill.payout_id) if bill.payout_id else None
         if payout is None or payout.status == "cancelled":
@@ -180,18 +181,32 @@ def apply_bills(session: Session, settings: Settings, bills: Iterable[Bill], now
         payout.erp_bill_id = payout.erp_bill_id or bill.bill_id
         if bill.status in {"paid", "partially_paid"}:
             payout.status, payout.paid_amount, payout.paid_at = bill.status, bill.paid_amount, bill.paid_at or now
-        elif bill.status == "cancelled":
-            payout.status = "cancelled"
-            session.execute(update(AccrualRow).where(AccrualRow.payout_id == payout.id)
-                            .values(payout_id=None, status="approved", updated_at=now)
-                            .execution_options(synchronize_session=False))
+        elif bill.status in {"cancelled", "failed"}:
+            payout.status = bill.status
         elif payout.status == "approved":
             payout.status, payout.sent_at = "sent", payout.sent_at or now
-        if payout.status == "paid":
-            session.execute(update(AccrualRow).where(AccrualRow.payout_id == payout.id)
-                            .values(status="paid", updated_at=now).execution_options(synchronize_session=False))
         if before != (payout.status, payout.paid_amount, payout.paid_at, payout.erp_bill_id):
-            changed.add(payout.partner_id)
-    for batch in batches(sorted(changed), 100):
-        roll_up(session, settings.program, batch, now)
+            changed.append(payout.id)
+    settle(session, settings, changed, now)
     return len(changed)
+
+
+def settle(session: Session, settings: Settings, payout_ids: Sequence[str], now: datetime) -> None:
+    """Accruals follow their payout (paid: paid; cancelled: free for the next payout), then roll-ups."""
+    partners: set[str] = set()
+    for batch in batches(list(payout_ids)):
+        for payout in session.scalars(select(PayoutRow).where(PayoutRow.id.in_(batch))):
+            partners.add(payout.partner_id)
+            mine = update(AccrualRow).where(AccrualRow.payout_id == payout.id).execution_options(
+                synchronize_session=False)
+            if payout.status == "paid":
+                session.execute(mine.where(AccrualRow.status != "paid").values(status="paid", updated_at=now))
+            elif payout.status == "cancelled":
+                session.execute(mine.values(payout_id=None, status="approved", updated_at=now))
+    for chunk in batches(sorted(partners), 100):
+        roll_up(session, settings.program, chunk, now)
+
+
+def on_payouts_changed(ctx: RuleContext, hub_ids: Sequence[str]) -> None:
+    """Rule for payouts whose status the ERP pull changed: settle their accruals and roll up."""
+    settle(ctx.session, ctx.settings, hub_ids, ctx.now)

@@ -153,3 +153,60 @@ def test_reconcile_finds_each_kind_of_difference(store: Store) -> None:
         found = reconcile(s, PERIOD, [bill1, replace(bill2, amount=Decimal(49))])
         assert [d.kind for d in found] == ["missing_payout", "payout_total"]
         assert found[0].partner_id == "p2"
+
+
+def test_cancelled_bill_frees_its_accruals_for_the_next_payout(store: Store) -> None:
+    seed(store)
+    with store.session() as s:
+        approve(s, settings().program, by="ann", now=NOW)
+        first = build(s, settings(), PERIOD, NOW).created[0]
+        mark_sent(s, first, "B1", "netsuite", NOW)
+        apply_bills(s, settings(), [Bill(first, "B1", Decimal("9590"), "USD", "cancelled")], NOW)
+        assert s.scalar(select(func.count()).where(AccrualRow.payout_id.is_not(None))) == 0
+        second = build(s, settings(), "2026-12", NOW).created[0]
+        payout = s.get(PayoutRow, second)
+        assert payout is not None and payout.amount == Decimal("9590")
+        assert reconcile(s, PERIOD, [Bill(first, "B1", Decimal("9590"), "USD", "cancelled")]) == []
+
+
+def test_on_payouts_changed_settles_what_the_engine_wrote(store: Store) -> None:
+    from sync.payouts import on_payouts_changed
+    from sync.rules import RuleContext
+
+    seed(store)
+    with store.session() as s:
+        approve(s, settings().program, by="ann", now=NOW)
+        payout_id = build(s, settings(), PERIOD, NOW).created[0]
+        s.execute(update(PayoutRow).values(status="paid", paid_amount=Decimal("9590"), paid_at=NOW))
+        on_payouts_changed(RuleContext(session=s, settings=settings(), now=NOW), [payout_id])
+        assert set(s.scalars(select(AccrualRow.status))) == {"paid"}
+        p1 = s.get(PartnerRow, "p1")
+        assert p1 is not None and p1.paid_ytd == Decimal("9590")
+
+
+def test_mdf_claims_stay_within_the_tier_budget(store: Store) -> None:
+    from datetime import date
+
+    from sync.mdf import MdfError, claim
+
+    seed(store)  # p1 is silver from October: 10,000 USD a quarter
+    rules = settings().program
+    with store.session() as s:
+        row = claim(s, rules, partner_id="p1", reference="C-1", amount=Decimal("5000"), currency="EUR",
+                    claimed_on=date(2026, 11, 3), now=NOW)
+        assert (row.amount, row.fx_rate, row.status) == (Decimal("5400.00"), Decimal("1.08"), "pending")
+    for reference, amount, message in [("C-1", "1", "already booked"),
+                                       ("C-2", "4600.01", "exceeds the remaining silver budget 4600.00 USD"),
+                                       ("C-3", "-1", "amount: must be positive")]:
+        with pytest.raises(MdfError, match=message), store.session() as s:
+            claim(s, rules, partner_id="p1", reference=reference, amount=Decimal(amount), currency="USD",
+                  claimed_on=date(2026, 11, 4), now=NOW)
+    with store.session() as s:
+        claim(s, rules, partner_id="p1", reference="C-4", amount=Decimal("4600"), currency="USD",
+              claimed_on=date(2026, 12, 4), now=NOW)
+    incentives.accrue(store, settings(), NOW)  # re-pricing deals never touches claims
+    with store.session() as s:
+        assert s.scalar(select(func.sum(AccrualRow.amount)).where(AccrualRow.kind == "mdf")) == Decimal("10000")
+        with pytest.raises(MdfError, match="tier 'registered' has no MDF budget"):
+            claim(s, rules, partner_id="p1", reference="C-5", amount=Decimal(1), currency="USD",
+                  claimed_on=date(2026, 9, 4), now=NOW)
