@@ -116,7 +116,7 @@ def build(session: Session, settings: Settings, period: str, now: datetime) -> P
 
 
 def _lines(payout_ids: list[str], session: Session) -> dict[str, list[dict[str, Any]]]:
-    """Per payout, one line per accrual group (rule), adjustments netted in."""
+    """Per payout, one line per accrual group (rule), adjustments netted in; groups netting to zero are left out."""
     lines: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for batch in batches(payout_ids):
         for payout_id, rule, kind, currency, total, count in session.execute(
@@ -125,6 +125,8 @@ def _lines(payout_ids: list[str], session: Session) -> dict[str, list[dict[str, 
             .where(AccrualRow.payout_id.in_(batch))
             .group_by(AccrualRow.payout_id, AccrualRow.rule, AccrualRow.currency)
             .order_by(AccrualRow.payout_id, AccrualRow.rule)):
+            if not total:
+                continue
             group, _, detail = rule.partition(":")
             lines[str(payout_id)].append({"rule": rule, "kind": group if group in _LABELS else kind,
                                      "description": f"{_LABELS.get(group, group)} {detail}".strip(),
