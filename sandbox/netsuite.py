@@ -205,8 +205,8 @@ class NetSuiteSandbox:
     def _get(self, kind: str, key: str) -> Rec:
         record = self._find(kind, key)
         if record is None:
-            raise NetSuiteError(404, "NONEXISTENT_ID", f"The record instance does not exist. Provide a valid "
-                                f"record instance ID.", None)
+            raise NetSuiteError(404, "NONEXISTENT_ID", "The record instance does not exist. Provide a valid "
+                                "record instance ID.", None)
         return loads(dumps(self._shown(kind, record)))
 
     def _shown(self, kind: str, record: Rec) -> Rec:
@@ -245,8 +245,8 @@ class NetSuiteSandbox:
     def _write_bill(self, bill: Rec, data: Rec, replace_lines: bool) -> None:
         vendor_id = str((data.get("entity") or bill.get("entity") or {}).get("id", ""))
         if vendor_id not in self.vendors:
-            raise NetSuiteError(400, "INVALID_VALUE", f"Invalid value for the resource or sub-resource field "
-                                f"'entity'. Provide a valid value.", "entity")
+            raise NetSuiteError(400, "INVALID_VALUE", "Invalid value for the resource or sub-resource field "
+                                "'entity'. Provide a valid value.", "entity")
         currency = str((data.get("currency") or bill.get("currency") or {"id": "1"}).get("id", ""))
         if currency not in self.currencies:
             raise NetSuiteError(400, "INVALID_VALUE", "Invalid value for the resource or sub-resource field "
@@ -267,14 +267,17 @@ class NetSuiteSandbox:
                 raise NetSuiteError(400, "INVALID_VALUE", "Invalid value for the resource or sub-resource field "
                                     "'account'. Provide a valid value.", f"expense.items[{index}].account")
             amount = line.get("amount")
-            if not isinstance(amount, Decimal | int) or amount <= 0:
-                raise NetSuiteError(400, "INVALID_VALUE", "Amount must be a positive number.",
-                                    f"expense.items[{index}].amount")
+            if not isinstance(amount, Decimal | int) or isinstance(amount, bool) or amount == 0:
+                raise NetSuiteError(400, "INVALID_VALUE", "Invalid value for the resource or sub-resource field "
+                                    "'amount'. Provide a valid value.", f"expense.items[{index}].amount")
             lines.append({"account": {"id": account}, "amount": Decimal(amount), "memo": line.get("memo")})
         if not lines:
             raise NetSuiteError(400, "USER_ERROR", "You must enter at least one line item for this transaction.",
                                 "expense")
         total = sum((line["amount"] for line in lines), Decimal(0))
+        if total <= 0:
+            raise NetSuiteError(400, "USER_ERROR", "The total of a vendor bill must be greater than zero; "
+                                "enter a bill credit instead.", "expense")
         paid = bill.get("amountPaid", Decimal(0))
         if total < paid:
             raise NetSuiteError(400, "USER_ERROR", "The bill total cannot be less than the amount paid.", "expense")

@@ -11,6 +11,7 @@ Operator actions (tests, demo): `pay`, `close_period`, `bill_list`, `delete_part
 import calendar
 import itertools
 import threading
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -47,6 +48,10 @@ class OdooError(Exception):
     def __init__(self, name: str, message: str) -> None:
         super().__init__(message)
         self.name, self.message = name, message
+
+
+def _sort_key(field: str) -> Callable[[Rec], tuple[bool, Any]]:
+    return lambda record: (record.get(field) in (None, False), record.get(field) or 0)
 
 
 def _now() -> str:
@@ -199,7 +204,7 @@ class OdooSandbox:
             field, _, direction = part.partition(" ")
             if field not in _FIELDS[model]:
                 raise ValueError(f"Invalid field {field!r} on model {model!r}")
-            found.sort(key=lambda r, f=field: (r.get(f) is None, r.get(f) or 0), reverse=direction.lower() == "desc")
+            found.sort(key=_sort_key(field), reverse=direction.lower() == "desc")
         return found
 
     def _get(self, model: str, record_id: object) -> Rec:
@@ -297,6 +302,9 @@ class OdooSandbox:
                             "validate the Vendor Bill.")
         if not move.get("invoice_date"):
             raise OdooError("odoo.exceptions.UserError", "The Bill/Refund date is required to validate this document.")
+        if move["amount_total"] < 0:
+            raise OdooError("odoo.exceptions.UserError", "You cannot validate an invoice with a negative total "
+                            "amount. You should create a credit note instead.")
         accounting = date.fromisoformat(str(move["invoice_date"]))
         if self.lock_date and accounting <= self.lock_date:
             raise OdooError("odoo.exceptions.UserError", f"You cannot add/modify entries prior to and inclusive of "

@@ -202,8 +202,13 @@ def run(text: str, rows: Iterable[Row], columns: set[str], zone: ZoneInfo) -> li
         raise QueryError(f"Invalid search query: unexpected {parser.peek()!r}")
     found = [row for row in rows if where(row)]
     for name, descending in reversed(order):
-        found.sort(key=lambda row, n=name: (row.get(n) is None, _comparable(row.get(n))), reverse=descending)
+        found.sort(key=_sort_key(name), reverse=descending)
     return [_project(row, selected, zone) for row in found]
+
+
+def _sort_key(name: str) -> Callable[[Row], tuple[bool, Any]]:
+    """Nulls last; numbers as numbers (ids are text in a row)."""
+    return lambda row: (row.get(name) is None, _comparable(row.get(name)))
 
 
 def _project(row: Row, selected: list[_Column], zone: ZoneInfo) -> Row:

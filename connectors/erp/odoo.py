@@ -154,8 +154,8 @@ class OdooConnector(Connector):
                 at = position.modified_at.astimezone(UTC).strftime(ODOO_STAMP)
                 domain += ["|", ("write_date", ">", at), "&", ("write_date", "=", at),
                            ("id", ">", int(position.last_id or 0))]
-            rows = self.execute(model, "search_read", domain, fields=fields, limit=limit, order="write_date asc, id asc",
-                                context={"active_test": False})
+            rows = self.execute(model, "search_read", domain, fields=fields, limit=limit,
+                                order="write_date asc, id asc", context={"active_test": False})
             records = [self._row(entity, row) for row in rows]
             if records:
                 position = Cursor(_stamp(rows[-1]["write_date"]), str(rows[-1]["id"]))
@@ -264,10 +264,10 @@ class OdooConnector(Connector):
     def _matches(found: dict[str, Any], values: dict[str, Any]) -> bool:
         total = sum((Decimal(str(c[2].get("price_unit", 0))) * Decimal(str(c[2].get("quantity", 1)))
                      for c in values["invoice_line_ids"] if c[0] == 0), Decimal(0))
-        currency = found.get("currency_id")
-        same_currency = "currency_id" not in values or (bool(currency) and currency[0] == values["currency_id"])
-        partner = found.get("partner_id")
-        same_partner = bool(partner) and partner[0] == values.get("partner_id")
+        currency, partner = found.get("currency_id"), found.get("partner_id")
+        same_currency = "currency_id" not in values or (isinstance(currency, list) and
+                                                        currency[0] == values["currency_id"])
+        same_partner = isinstance(partner, list) and partner[0] == values.get("partner_id")
         return Decimal(str(found.get("amount_total") or 0)) == total and same_currency and same_partner
 
     def archive(self, entity: str, ids: Sequence[str]) -> list[PushResult]:
