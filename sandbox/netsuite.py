@@ -8,6 +8,8 @@ multiple of it, stops at 100,000 rows, and shows datetimes in the user's time zo
 Operator actions (tests, demo): `pay`, `close_period`, `bills`, `delete_vendor`.
 """
 
+import base64
+import hashlib
 import hmac
 import itertools
 import threading
@@ -154,7 +156,8 @@ class NetSuiteSandbox:
         uri += request.scope["raw_path"].decode()
         base = signature.signature_base_string(request.method, signature.base_string_uri(uri),
                                                signature.normalize_parameters(collected))
-        expected = signature.sign_hmac_sha256(base, self.consumer[1], self.token[1])
+        key = f"{utils.escape(self.consumer[1])}&{utils.escape(self.token[1])}"
+        expected = base64.b64encode(hmac.new(key.encode(), base.encode(), hashlib.sha256).digest()).decode()
         if not hmac.compare_digest(expected, params.get("oauth_signature", "")):
             raise invalid
         with self.lock:

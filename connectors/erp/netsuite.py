@@ -4,7 +4,8 @@ Partners are vendors and payouts are vendor bills, both upserted by external id
 (`PUT /record/v1/<type>/eid:<id>`), so pushing the same payout twice, or again after a crash before
 the answer was processed, updates the one bill. Changes come back through SuiteQL, keyset-paged on
 `(lastmodifieddate, id)`: offset paging over rows that change while we read would skip some, and one
-SuiteQL query stops at 100,000 rows.
+SuiteQL query stops at 100,000 rows. Each pull starts by re-reading the cursor's second (timestamps
+have one-second precision), so a repeat of the last records is normal and a change is never lost.
 """
 
 from collections.abc import Iterator, Sequence
@@ -121,8 +122,10 @@ class NetSuiteConnector(Connector):
         self._record_type(entity)
         source = SOURCES[entity]
         position = Cursor() if full else cursor
+        resume = True
         while True:
-            body = self._suiteql(suiteql.query(source, position, self.zone))
+            body = self._suiteql(suiteql.query(source, position, self.zone, resume=resume))
+            resume = False
             rows = [self._row(entity, source, item) for item in body.get("items", [])]
             if rows:
                 last = rows[-1]

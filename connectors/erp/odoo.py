@@ -3,7 +3,8 @@
 Partners are `res.partner` suppliers and payouts `account.move` vendor bills (`in_invoice`), both
 found by `ref` = the hub id before anything is created. A bill is created as a draft, then posted:
 after a crash between the two, the next push finds the draft by `ref` and posts it, so one payout
-never yields two bills. Changes come back keyset-paged on `(write_date, id)`.
+never yields two bills. Changes come back keyset-paged on `(write_date, id)`; each pull starts by
+re-reading the cursor's second (write_date has one-second precision), so a change is never lost.
 """
 
 import itertools
@@ -148,12 +149,17 @@ class OdooConnector(Connector):
         fields = PARTNER_FIELDS if entity == "partner" else BILL_FIELDS
         position = Cursor() if full else cursor
         limit = self.settings.page_size
+        resume = True
         while True:
             domain: list[Any] = list(base)
             if position.modified_at is not None:
                 at = position.modified_at.astimezone(UTC).strftime(ODOO_STAMP)
-                domain += ["|", ("write_date", ">", at), "&", ("write_date", "=", at),
-                           ("id", ">", int(position.last_id or 0))]
+                if resume:
+                    domain.append(("write_date", ">=", at))
+                else:
+                    domain += ["|", ("write_date", ">", at), "&", ("write_date", "=", at),
+                               ("id", ">", int(position.last_id or 0))]
+            resume = False
             rows = self.execute(model, "search_read", domain, fields=fields, limit=limit,
                                 order="write_date asc, id asc", context={"active_test": False})
             records = [self._row(entity, row) for row in rows]

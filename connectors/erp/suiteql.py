@@ -71,8 +71,12 @@ def parse_stamp(text: str, zone: ZoneInfo) -> datetime:
     return datetime.strptime(text, PY_STAMP_FORMAT).replace(tzinfo=zone).astimezone(UTC)
 
 
-def query(source: Source, cursor: Cursor, zone: ZoneInfo) -> str:
-    """Rows changed after `cursor` (ties on the timestamp broken by id), oldest first."""
+def query(source: Source, cursor: Cursor, zone: ZoneInfo, *, resume: bool = False) -> str:
+    """Rows changed after `cursor` (ties on the timestamp broken by id), oldest first.
+
+    `resume` re-reads the cursor's whole second: timestamps have one-second precision, so a row
+    changed later in that second with a lower id would otherwise never come back.
+    """
     selected = [
         f"TO_CHAR({column}, '{DATE_FORMAT}') AS {column}" if column in source.dates else column
         for column in source.columns
@@ -81,8 +85,8 @@ def query(source: Source, cursor: Cursor, zone: ZoneInfo) -> str:
     conditions = [source.where] if source.where else []
     if cursor.modified_at is not None:
         at = f"TO_TIMESTAMP('{stamp(cursor.modified_at, zone)}', '{STAMP_FORMAT}')"
-        after = f"lastmodifieddate > {at}"
-        if cursor.last_id is not None and cursor.last_id.isdigit():
+        after = f"lastmodifieddate {'>=' if resume else '>'} {at}"
+        if not resume and cursor.last_id is not None and cursor.last_id.isdigit():
             after = f"({after} OR (lastmodifieddate = {at} AND id > {int(cursor.last_id)}))"
         conditions.append(after)
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
