@@ -298,6 +298,8 @@ class OdooConnector(Connector):
         for model, fields in REQUIRED_FIELDS.items():
             try:
                 known = self.execute(model, "fields_get", attributes=["type"])
+            except AuthError:
+                raise
             except (RecordError, ConnectorError):
                 missing.append(model)
                 continue

@@ -165,7 +165,8 @@ def test_closed_period_and_missing_vendor_are_record_errors(sandbox: tuple[NetSu
 def test_bad_credentials_are_auth_errors_without_secrets(sandbox: tuple[NetSuiteSandbox, str]) -> None:
     _, url = sandbox
     with pytest.raises(AuthError, match="INVALID_LOGIN") as wrong_secret:
-        NetSuiteConnector(settings(url, token_secret="not-it")).push("partner", [{"externalId": "P", "companyName": "A"}])
+        NetSuiteConnector(settings(url, token_secret="not-it")).push("partner", [{"externalId": "P",
+                                                                                "companyName": "A"}])
     assert "not-it" not in str(wrong_secret.value)
     with pytest.raises(AuthError):
         list(NetSuiteConnector(settings(url, account_id="7654321")).pull("partner", Cursor()))
