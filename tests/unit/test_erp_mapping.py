@@ -18,7 +18,7 @@ def usd(amount: str) -> Money:
 
 
 def accrual(kind: str, rule: str, amount: str, currency: str = "USD") -> Accrual:
-    return Accrual(partner_id="P-1", rule=rule, kind=kind, period="2026-02",  # type: ignore[arg-type]
+    return Accrual(partner_id="P-1", rule=rule, kind=kind, period="2026-02",
                    amount=Money(amount=Decimal(amount), currency=currency))
 
 
