@@ -28,6 +28,7 @@ from starlette.routing import Route
 
 from connectors.erp.http import dumps, loads
 from sandbox import suiteql
+from sandbox.erp_ops import operator_routes
 from sandbox.faults import FaultMiddleware, Faults
 
 Rec = dict[str, Any]
@@ -91,6 +92,7 @@ class NetSuiteSandbox:
             Route("/services/rest/query/v1/suiteql", self._suiteql, methods=["POST"]),
             Route("/services/rest/record/v1/metadata-catalog/{kind}", self._catalog, methods=["GET"]),
             Route("/services/rest/record/v1/{kind}/{key}", self._record, methods=["GET", "PUT", "PATCH"]),
+            *operator_routes(self.bill_list, self.pay, self.close_period),
         ]
         self.app = FaultMiddleware(Starlette(routes=routes), self.faults)
 

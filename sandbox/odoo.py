@@ -22,6 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from connectors.erp.http import dumps, loads
+from sandbox.erp_ops import operator_routes
 from sandbox.faults import FaultMiddleware, Faults
 from sandbox.odoo_domain import DomainError, matcher
 
@@ -75,8 +76,10 @@ class OdooSandbox:
         for code, name in (("US", "United States"), ("DE", "Germany"), ("GB", "United Kingdom"), ("FR", "France")):
             self._insert("res.country", {"code": code, "name": name})
         self.faults = Faults()
-        self.app = FaultMiddleware(Starlette(routes=[Route("/jsonrpc", self._endpoint, methods=["POST"])]),
-                                   self.faults)
+        routes = [Route("/jsonrpc", self._endpoint, methods=["POST"]),
+                  *operator_routes(self.bill_list, lambda bill_id, amount: self.pay(int(bill_id), amount),
+                                   self.close_period)]
+        self.app = FaultMiddleware(Starlette(routes=routes), self.faults)
 
     def _insert(self, model: str, values: Rec) -> int:
         record_id = next(self.ids)
@@ -133,7 +136,8 @@ class OdooSandbox:
             if isinstance(error, OdooError):
                 name, message = error.name, error.message
             else:
-                name, message = f"builtins.{type(error).__name__}", str(error)
+                kind = "ValueError" if isinstance(error, ValueError) else type(error).__name__
+                name, message = f"builtins.{kind}", str(error)
             data = {"name": name, "debug": f"Traceback (most recent call last):\n{name}: {message}",
                     "message": message, "arguments": [message], "context": {}}
             code = 100 if name == "odoo.http.SessionExpiredException" else 200

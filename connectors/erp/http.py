@@ -6,6 +6,7 @@ response it gets back (4xx and 429 are never retried here: they are answers, not
 
 import json
 import re
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -34,11 +35,13 @@ _MARKED = re.compile(r'"\\u0000decimal:(-?[0-9.]+)"')
 def _decimal_default(value: object) -> object:
     if isinstance(value, Decimal):
         return f"{_MARK}{value:f}"
+    if isinstance(value, date):
+        return value.isoformat()
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def dumps(payload: Any) -> str:
-    """JSON with Decimal amounts written digit for digit as numbers (never through a binary float)."""
+    """JSON with Decimal amounts written digit for digit as numbers (never through a binary float), dates ISO."""
     return _MARKED.sub(r"\1", json.dumps(payload, default=_decimal_default, separators=(",", ":")))
 
 
