@@ -129,6 +129,12 @@ class _Parser:
             return inner
         left = self.operand()
         op = self.take()
+        if op.upper() == "IS":
+            negate = self.peek().upper() == "NOT"
+            if negate:
+                self.take()
+            self.take("NULL")
+            return lambda row: (left(row) is None) != negate
         if op not in _OPS:
             raise QueryError(f"Invalid search query: unsupported operator {op!r}")
         right = self.operand()

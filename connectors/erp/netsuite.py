@@ -154,6 +154,7 @@ class NetSuiteConnector(Connector):
         if entity == "partner":
             record["isInactive"] = str(record.get("isInactive")).upper() in {"T", "TRUE"}
             return record
+        record["status"] = str(record.get("status") or "").rsplit(":", 1)[-1] or None  # "VendBill:B" -> "B"
         for field in AMOUNTS:
             value = record.get(field)
             record[field] = abs(Decimal(str(value))) if value is not None else Decimal(0)

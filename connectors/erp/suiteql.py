@@ -17,7 +17,10 @@ DATE_FORMAT = "YYYY-MM-DD"
 
 @dataclass(frozen=True)
 class Source:
-    """A SuiteQL table: result column -> REST record field, which of them are dates, and a fixed filter."""
+    """A SuiteQL table: result column -> REST record field, which of them are dates, and a fixed filter.
+
+    Bills without an external id were not sent by the sync and are left out.
+    """
 
     table: str
     columns: dict[str, str]
@@ -57,7 +60,7 @@ VENDOR_BILL = Source(
         "closedate": "closeDate",
     },
     dates=("trandate", "duedate", "closedate"),
-    where="type = 'VendBill'",
+    where="type = 'VendBill' AND externalid IS NOT NULL",
 )
 
 

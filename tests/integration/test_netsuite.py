@@ -178,3 +178,12 @@ def test_check_schema_names_what_is_missing(sandbox: tuple[NetSuiteSandbox, str]
     _, url = sandbox
     assert NetSuiteConnector(settings(url)).check_schema() == []
     assert NetSuiteConnector(settings(url, expense_account="9999")).check_schema() == ["account/9999"]
+
+
+def test_bills_entered_by_hand_in_netsuite_are_not_pulled(sandbox: tuple[NetSuiteSandbox, str]) -> None:
+    ns, url = sandbox
+    connector = NetSuiteConnector(settings(url))
+    connector.push("payout", [bill("PAY-1", vendor(connector), "5.00")])
+    manual = dict(ns.bill_list()[0], id="999", externalId=None, tranId="BILL-MANUAL")
+    ns.bills["999"] = manual
+    assert [r["externalId"] for p in connector.pull("payout", Cursor()) for r in p.records] == ["PAY-1"]

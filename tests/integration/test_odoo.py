@@ -10,6 +10,7 @@ import requests
 
 from config.systems import ErpSettings, OdooSettings
 from connectors.base import AuthError, ConnectorError, Cursor, RateLimited, TransientError
+from connectors.erp import erp_connector
 from connectors.erp.odoo import OdooConnector
 from mapping.erp import BillLine
 from mapping.model import Money, Payout
@@ -181,3 +182,8 @@ def test_check_schema(sandbox: tuple[OdooSandbox, str]) -> None:
     _, url = sandbox
     assert OdooConnector(settings(url)).check_schema() == []
     assert OdooConnector(settings(url, journal_code="NOPE")).check_schema() == ["account.journal[code=NOPE]"]
+
+
+def test_erp_connector_follows_the_kind(sandbox: tuple[OdooSandbox, str]) -> None:
+    _, url = sandbox
+    assert erp_connector(settings(url)).system == "odoo"
