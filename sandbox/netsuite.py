@@ -135,7 +135,7 @@ class NetSuiteSandbox:
 
     # -- auth ------------------------------------------------------------------------------------
 
-    def _authenticate(self, request: Request, body: bytes) -> None:
+    def _authenticate(self, request: Request) -> None:
         header = request.headers.get("authorization", "")
         invalid = NetSuiteError(401, "INVALID_LOGIN", "Invalid login attempt. For more details, see the Login "
                                 "Audit Trail in the NetSuite UI at Setup > Users/Roles > User Management > View "
@@ -169,7 +169,7 @@ class NetSuiteSandbox:
 
     async def _guard(self, request: Request) -> bytes:
         body = await request.body()
-        self._authenticate(request, body)
+        self._authenticate(request)
         return body
 
     # -- records ---------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from typing import Any
 
 import requests
 
-from connectors.base import ApiUsage
+from connectors.base import ApiUsage, ConnectorError
 from connectors.retry import call_with_retries
 
 
@@ -25,7 +25,8 @@ class ServerError(Exception):
 
 
 def _transient(error: BaseException) -> bool:
-    return isinstance(error, ServerError | requests.ConnectionError | requests.Timeout)
+    return isinstance(error, ServerError | requests.ConnectionError | requests.Timeout
+                      | requests.exceptions.ChunkedEncodingError)
 
 
 _MARK = "\x00decimal:"
@@ -69,7 +70,12 @@ def send(
 
     def attempt() -> requests.Response:
         usage.calls += 1
-        response = session.request(method, url, timeout=timeout, **kwargs)
+        try:
+            response = session.request(method, url, timeout=timeout, **kwargs)
+        except requests.RequestException as error:
+            if _transient(error):
+                raise
+            raise ConnectorError(f"{describe}: {type(error).__name__}: {error}") from error
         if response.status_code >= 500:
             raise ServerError(response)
         return response

@@ -57,8 +57,11 @@ def error_of(response: requests.Response) -> RecordError:
         body = loads(response.text)
     except ValueError:
         body = {}
-    details = body.get("o:errorDetails") or [{}] if isinstance(body, dict) else [{}]
-    first = details[0] if isinstance(details[0], dict) else {}
+    if not isinstance(body, dict):
+        body = {}
+    details = body.get("o:errorDetails") or [{}]
+    first = details[0] if isinstance(details, list) and isinstance(details[0], dict) else {}
+    details = details if isinstance(details, list) else []
     code = str(first.get("o:errorCode") or f"HTTP_{response.status_code}")
     message = "; ".join(str(d.get("detail", "")) for d in details if isinstance(d, dict) and d.get("detail"))
     path = first.get("o:errorPath")
