@@ -97,6 +97,9 @@ def test_payment_status_comes_back_incrementally_in_pages(sandbox: tuple[NetSuit
     assert [len(p.records) for p in pages] == [2, 2, 1]
     assert [r["externalId"] for p in pages for r in p.records] == [f"PAY-{i}" for i in range(5)]
     cursor = pages[-1].cursor
+    stored = {b["externalId"]: b["lastModifiedDate"] for b in ns.bill_list()}
+    assert all(r["lastModifiedDate"] == stored[r["externalId"]].isoformat() for p in pages for r in p.records)
+    assert sum(len(p.records) for p in connector.pull("payout", cursor, full=True)) == 5
     again = [r for p in connector.pull("payout", cursor) for r in p.records]
     assert {r["lastModifiedDate"] for r in again} <= {cursor.modified_at.isoformat() if cursor.modified_at else ""}
 
