@@ -2,7 +2,7 @@
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 
 class _Section(BaseModel):
@@ -48,7 +48,11 @@ class HubSpotSettings(_Section):
 
 
 class NetSuiteSettings(_Section):
-    """Token-based auth (OAuth 1.0a TBA)."""
+    """Token-based auth (OAuth 1.0a TBA, HMAC-SHA256, realm = account id).
+
+    `expense_account`, `subsidiary` and the values of `currencies` are NetSuite internal ids;
+    `timezone` is the integration user's Time Zone preference, in which SuiteQL shows datetimes.
+    """
 
     account_id: str | None = None
     consumer_key: SecretStr | None = None
@@ -57,6 +61,9 @@ class NetSuiteSettings(_Section):
     token_secret: SecretStr | None = None
     expense_account: str = "6100"
     subsidiary: str | None = None
+    currencies: dict[str, str] = {"USD": "1"}
+    timezone: str = "UTC"
+    page_size: int = Field(default=1000, ge=1, le=1000)
 
 
 class OdooSettings(_Section):
@@ -67,11 +74,16 @@ class OdooSettings(_Section):
     api_key: SecretStr | None = None
     expense_account_code: str = "600000"
     journal_code: str = "BILL"
+    page_size: int = Field(default=500, ge=1, le=10_000)
 
 
 class ErpSettings(_Section):
+    """`base_url` defaults to the account's SuiteTalk domain for NetSuite; Odoo needs it set."""
+
     enabled: bool = True
     kind: Literal["netsuite", "odoo"] = "netsuite"
     base_url: str | None = None
+    timeout: float = Field(default=30.0, gt=0)
+    retries: int = Field(default=5, ge=1)
     netsuite: NetSuiteSettings = NetSuiteSettings()
     odoo: OdooSettings = OdooSettings()
