@@ -191,28 +191,69 @@ def incentives_payouts(
         raise typer.Exit(1)
 
 
+@incentives_app.command("send")
+def incentives_send(ctx: typer.Context) -> None:
+    """Push queued payouts to the ERP as vendor bills (idempotent by the payout id); exit 1 if any is refused."""
+    from connectors.base import ConnectorError
+    from connectors.erp import erp_connector
+    from sync.erp_payouts import send
+
+    loaded = settings(ctx)
+    try:
+        report = send(store(ctx), loaded, erp_connector(loaded.erp))
+    except ConnectorError as exc:
+        raise fail(f"erp ({loaded.erp.kind}): {exc}", 1) from None
+    for line in report.failed:
+        err.print(f"refused: {line}", highlight=False, markup=False)
+    console.print(f"{len(report.sent)} payouts sent to {loaded.erp.kind}, {len(report.failed)} refused")
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@incentives_app.command("payments")
+def incentives_payments(ctx: typer.Context) -> None:
+    """Read the ERP's bills and bring their payment status to payouts, accruals and the CRMs."""
+    from datetime import UTC, datetime
+
+    from connectors.base import ConnectorError
+    from connectors.erp import erp_connector
+    from sync.erp_payouts import payments
+
+    loaded = settings(ctx)
+    try:
+        changed = payments(store(ctx), loaded, erp_connector(loaded.erp), datetime.now(UTC))
+    except ConnectorError as exc:
+        raise fail(f"erp ({loaded.erp.kind}): {exc}", 1) from None
+    console.print(f"{changed} payouts changed status")
+
+
 @app.command()
 def reconcile(
     ctx: typer.Context,
     period: Annotated[str, typer.Option("--period", help="Month YYYY-MM.")],
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
-    bills: Annotated[Path | None, typer.Option("--bills", help="ERP bill export (JSON list) to match.")] = None,
+    bills: Annotated[Path | None, typer.Option("--bills", help="Match an ERP bill export (JSON list) instead of "
+                                                                "reading the ERP.")] = None,
 ) -> None:
     """Match accruals -> payouts -> ERP bills -> payments; exit 1 when any difference is found."""
+    from connectors.base import ConnectorError
+    from connectors.erp import erp_connector
+    from sync.erp_payouts import bills as erp_bills
     from sync.payouts import PayoutError
     from sync.reconcile import BillFileError, read_bills
     from sync.reconcile import reconcile as run
 
     if fmt not in {"table", "csv", "json"}:
         raise fail(f"--format: {fmt!r} is not table, csv or json")
-    if bills is None:
-        raise fail("--bills: give the ERP's bill export (JSON) to match the hub against")
+    loaded = settings(ctx)
     try:
-        found = read_bills(bills)
+        found = read_bills(bills) if bills is not None else erp_bills(loaded, erp_connector(loaded.erp))
         with store(ctx).session() as session:
             diffs = run(session, period, found)
     except (PayoutError, BillFileError) as exc:
         raise fail(str(exc)) from None
+    except ConnectorError as exc:
+        raise fail(f"erp ({loaded.erp.kind}): cannot read bills: {exc}", 1) from None
     _print_differences(period, [d.as_dict() for d in diffs], fmt)
     if diffs:
         raise typer.Exit(1)
