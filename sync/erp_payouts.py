@@ -4,6 +4,7 @@ The bill carries the payout id as its external id (NetSuite `externalId`, Odoo `
 is repeated after a crash (bill created, payout not yet marked sent) updates the same bill.
 """
 
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -11,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from config import Settings
 from connectors.base import Connector, Cursor
@@ -54,10 +56,13 @@ def send(store: Store, settings: Settings, connector: Connector) -> SendReport:
         queued = session.execute(select(OutboxRow.id, OutboxRow.hub_id, OutboxRow.payload).where(
             OutboxRow.entity == "payout", OutboxRow.system == erp, OutboxRow.status == "pending")
             .order_by(OutboxRow.id)).all()
-    newest: dict[str, tuple[list[int], dict[str, Any]]] = {}
+    rows: dict[str, list[int]] = defaultdict(list)
+    newest: dict[str, dict[str, Any]] = {}
     for row_id, hub_id, payload in queued:
-        newest[hub_id] = (newest.get(hub_id, ([], {}))[0] + [row_id], payload)
-    for hub_id, (row_ids, payload) in newest.items():
+        rows[hub_id].append(row_id)
+        newest[hub_id] = payload
+    for hub_id, payload in newest.items():
+        row_ids = rows[hub_id]
         try:
             record = bill_for(erp, payload)
         except (ValueError, KeyError) as exc:
@@ -77,7 +82,7 @@ def send(store: Store, settings: Settings, connector: Connector) -> SendReport:
     return report
 
 
-def _close(session: Any, row_ids: list[int], *, status: str, error: str | None) -> None:
+def _close(session: Session, row_ids: list[int], *, status: str, error: str | None) -> None:
     session.execute(update(OutboxRow).where(OutboxRow.id.in_(row_ids)).values(
         status=status, attempts=OutboxRow.attempts + 1, last_error=error,
         sent_at=now() if status == "sent" else None))
