@@ -102,11 +102,11 @@ def build(session: Session, settings: Settings, period: str, now: datetime) -> P
             accepted[partner_id] = payout
             report.updated.append(payout.id)
     session.flush()
-    owner = select(PayoutRow.id).where(PayoutRow.partner_id == AccrualRow.partner_id, PayoutRow.period == period,
-                                       PayoutRow.currency == AccrualRow.currency).scalar_subquery()
-    for batch in batches(list(accepted)):
-        session.execute(update(AccrualRow).where(AccrualRow.partner_id.in_(batch), *due)
-                        .values(payout_id=owner, updated_at=now).execution_options(synchronize_session=False))
+    for batch in batches([p.id for p in accepted.values()]):
+        session.execute(update(AccrualRow).where(
+            PayoutRow.id.in_(batch), AccrualRow.partner_id == PayoutRow.partner_id,
+            AccrualRow.currency == PayoutRow.currency, *due,
+        ).values(payout_id=PayoutRow.id, updated_at=now).execution_options(synchronize_session=False))
     lines = _lines([p.id for p in accepted.values()], session)
     for partner_id, payout in accepted.items():
         payout.amount = sum((Decimal(line["amount"]["amount"]) for line in lines[payout.id]), Decimal(0))
