@@ -167,6 +167,34 @@ def incentives_approve(
     console.print(f"{count} accruals approved by {by.strip()}")
 
 
+@incentives_app.command("mdf-claim")
+def incentives_mdf_claim(
+    ctx: typer.Context,
+    partner: Annotated[str, typer.Option("--partner", help="Hub partner id.")],
+    reference: Annotated[str, typer.Option("--reference", help="The claim's own reference (booked once).")],
+    amount: Annotated[str, typer.Option("--amount", help="Claimed amount, e.g. 2500.00.")],
+    currency: Annotated[str, typer.Option("--currency", help="ISO 4217 code.")],
+    claimed_on: Annotated[str, typer.Option("--date", help="Claim date YYYY-MM-DD (its budget period).")],
+) -> None:
+    """Book a market development funds claim against the partner's tier budget for the period."""
+    from datetime import UTC, date, datetime
+    from decimal import Decimal, InvalidOperation
+
+    from sync.mdf import MdfError, claim
+
+    try:
+        value, day = Decimal(amount), date.fromisoformat(claimed_on)
+    except (InvalidOperation, ValueError):
+        raise fail(f"mdf claim {reference}: --amount {amount!r} / --date {claimed_on!r}: not a number / date") from None
+    try:
+        with store(ctx).session() as session:
+            row = claim(session, settings(ctx).program, partner_id=partner, reference=reference, amount=value,
+                        currency=currency.upper(), claimed_on=day, now=datetime.now(UTC))
+    except MdfError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"mdf claim {reference}: accrual {row.id}, {row.amount} {row.currency}, {row.status}")
+
+
 @incentives_app.command("payouts")
 def incentives_payouts(
     ctx: typer.Context, period: Annotated[str, typer.Option("--period", help="Month YYYY-MM.")]

@@ -53,3 +53,6 @@ def test_accrue_approve_payout_and_reconcile(workdir: Path) -> None:
     broken = run("reconcile", "--period", "2026-01", "--bills", str(bills), cwd=workdir, env=env)
     assert broken.returncode == 2 and "bill 0 (B1): amount: missing" in broken.stderr
     assert "Traceback" not in broken.stderr + payouts.stderr + accrued.stderr
+    over = run("incentives", "mdf-claim", "--partner", "p1", "--reference", "C-1", "--amount", "5",
+               "--currency", "USD", "--date", "2026-01-20", cwd=workdir, env=env)
+    assert over.returncode == 2 and "mdf claim C-1: tier 'registered' has no MDF budget" in over.stderr
