@@ -22,7 +22,7 @@ from sync.store.tables import AccrualRow, DealRow, new_id
 
 PRICED = ("deal:", "partner:")  # subjects the rules price; MDF claims are booked as claimed
 _COLUMNS = (AccrualRow.key, AccrualRow.partner_id, AccrualRow.deal_id, AccrualRow.rule, AccrualRow.rule_version,
-            AccrualRow.period, AccrualRow.amount)
+            AccrualRow.period, AccrualRow.amount, AccrualRow.status)
 
 
 @dataclass
@@ -69,9 +69,10 @@ def load(session: Session, partner_ids: Sequence[str]) -> Booked:
     return booked
 
 
-def status_for(rules: ProgramRules, amount: Decimal, now: datetime) -> dict[str, Any]:
-    """Auto-approval: below the threshold (in absolute value) approve now, else wait for a person."""
-    if abs(amount) < rules.approval.auto_approve_below:
+def status_for(rules: ProgramRules, amount: Decimal, now: datetime, waiting: bool = False) -> dict[str, Any]:
+    """Auto-approval: below the threshold (in absolute value) approve now, else wait for a person.
+    An adjustment or reversal of a line still `waiting` for a person waits with it."""
+    if not waiting and abs(amount) < rules.approval.auto_approve_below:
         return {"status": "approved", "approved_by": "auto", "approved_at": now}
     return {"status": "pending", "approved_by": None, "approved_at": None}
 
@@ -103,6 +104,7 @@ def book(rules: ProgramRules, partner_id: str, lines: Iterable[Line], booked: Bo
         else:
             kind = "adjustment"
             counts.adjustments += 1
+        approval = status_for(rules, delta, now, waiting=any(r[7] == "pending" for r in mine))
         period = line.period if line else mine[0][5]
         deal_id = line.deal_id if line else mine[0][2]
         new.append({
@@ -111,9 +113,9 @@ def book(rules: ProgramRules, partner_id: str, lines: Iterable[Line], booked: Bo
             "source_amount": line.source_amount if line else None,
             "source_currency": line.source_currency if line else None,
             "fx_rate": line.fx_rate if line else None, "payout_id": None, "created_at": now, "updated_at": now,
-            **status_for(rules, delta, now),
+            **approval,
         })
-        booked.add(key, (row_key, partner_id, deal_id, key[1], version, period, delta))
+        booked.add(key, (row_key, partner_id, deal_id, key[1], version, period, delta, approval["status"]))
     return new, counts
 
 
