@@ -69,6 +69,8 @@ def build(session: Session, settings: Settings, period: str, now: datetime) -> P
     """Create or extend the payouts of `period` and queue each to the ERP; partners with no vendor link in
     the ERP are reported and quarantined, their accruals left untouched."""
     check_period(period)
+    if not settings.erp.enabled:
+        raise PayoutError("erp.enabled: the ERP is disabled, so payouts cannot be sent; nothing was written")
     rules, erp = settings.program, settings.erp.kind
     due = (AccrualRow.status == "approved", AccrualRow.payout_id.is_(None), AccrualRow.period <= period,
            AccrualRow.currency == rules.currency)

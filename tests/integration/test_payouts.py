@@ -63,6 +63,10 @@ def test_payout_needs_an_erp_vendor_and_writes_nothing_without_one(store: Store)
     assert outbox(store, "payout") == []
     with pytest.raises(PayoutError, match="--period: '2026-13' is not a month"), store.session() as s:
         build(s, settings(), "2026-13", NOW)
+    disabled = settings()
+    disabled.erp.enabled = False
+    with pytest.raises(PayoutError, match=r"erp\.enabled: the ERP is disabled"), store.session() as s:
+        build(s, disabled, PERIOD, NOW)
 
 
 def test_payouts_group_per_partner_and_period_and_queue_once(store: Store) -> None:
