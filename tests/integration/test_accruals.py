@@ -236,3 +236,30 @@ def test_on_deals_changed_recomputes_the_holders(store: Store) -> None:
                                                                                                   tzinfo=UTC)))
         incentives.on_deals_changed(RuleContext(session=s, settings=settings(), now=NOW), ["d"])
     assert booked(store)["deal:d|commission:software|v1|1"][:2] == ("reversal", Decimal("-50.00"))
+
+
+def test_racing_runs_never_double_count(store: Store) -> None:
+    import threading
+
+    from sqlalchemy.exc import DBAPIError
+
+    seed_golden(store)
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def run() -> None:
+        start.wait()
+        try:
+            with store.session() as s:
+                incentives.accrue_partners(s, settings().program, ["p1"], NOW)
+            outcomes.append("committed")
+        except DBAPIError as exc:  # the loser of the race: unique key (PostgreSQL) or stale snapshot (SQLite)
+            outcomes.append(type(exc.orig).__name__)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert "committed" in outcomes and len(outcomes) == 2
+    assert booked(store) == GOLDEN
