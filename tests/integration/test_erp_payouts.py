@@ -2,6 +2,7 @@
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -167,7 +168,7 @@ def test_a_bill_the_erp_refuses_is_quarantined_and_nothing_else_stops(store: Sto
 
 
 @pytest.mark.parametrize("erp", ["odoo"], indirect=True)
-def test_cli_sends_payouts_reads_payments_and_reconciles_against_the_erp(workdir: Any, erp: Erp) -> None:
+def test_cli_sends_payouts_reads_payments_and_reconciles_against_the_erp(workdir: Path, erp: Erp) -> None:
     import json
     import os
 
