@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from config import Settings
 from config.program import ProgramRules
 from sync import accruals, calc, tiers
+from sync.context import RuleContext
 from sync.rollups import roll_up
-from sync.rules import RuleContext
 from sync.store import Store
 from sync.store.tables import AccrualRow, DealProductRow, DealRow, SyncErrorRow
 

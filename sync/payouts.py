@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 
 from config import Settings
 from mapping.model import Payout
+from sync.context import RuleContext
 from sync.outbox import enqueue
 from sync.rollups import batches, money, pairs, roll_up
-from sync.rules import RuleContext
 from sync.store.tables import AccrualRow, ExternalLinkRow, PartnerRow, PayoutRow, SyncErrorRow, new_id
 
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")

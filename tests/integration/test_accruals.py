@@ -223,7 +223,7 @@ def test_bad_rate_tables_are_refused(change: dict[str, object], message: str) ->
 
 
 def test_on_deals_changed_recomputes_the_holders(store: Store) -> None:
-    from sync.rules import RuleContext
+    from sync.context import RuleContext
 
     with store.session() as s:
         partner(s, "p1")

@@ -174,8 +174,8 @@ def test_cancelled_bill_frees_its_accruals_for_the_next_payout(store: Store) -> 
 
 
 def test_on_payouts_changed_settles_what_the_engine_wrote(store: Store) -> None:
+    from sync.context import RuleContext
     from sync.payouts import on_payouts_changed
-    from sync.rules import RuleContext
 
     seed(store)
     with store.session() as s:
