@@ -29,6 +29,7 @@ class CountingSession(requests.Session):
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self.timeout)
+        kwargs.setdefault("verify", self.verify)  # else REQUESTS_CA_BUNDLE in the environment wins
         self.usage.calls += 1
         response = super().request(method, url, *args, **kwargs)
         record_usage(self.usage, response.headers.get("Sforce-Limit-Info"))
@@ -44,6 +45,8 @@ def record_usage(usage: ApiUsage, header: str | None) -> None:
 
 
 def is_transient(error: BaseException) -> bool:
+    if isinstance(error, requests.exceptions.SSLError):
+        return False
     if isinstance(error, requests.ConnectionError | requests.Timeout):
         return True
     return isinstance(error, SalesforceGeneralError) and error.status >= 500
