@@ -207,7 +207,13 @@ class SalesforceSandbox:
         for name in fields:
             head, _, tail = name.partition(".")
             value = row.get(head)
-            out[name if not tail else head] = sf_value(value if not tail else (value or {}).get(tail))
+            if not tail:
+                out[name] = sf_value(value)
+            elif value is not None:
+                related = out.setdefault(head, {"attributes": {"type": head}})
+                related[tail] = sf_value(value.get(tail))
+            else:
+                out[head] = None
         for child, child_fields in (query.children.items() if query else ()):
             items = row.get("_line_items") or []
             out[child] = {"totalSize": len(items), "done": True, "records": [
