@@ -128,6 +128,7 @@ def test_deals_pull_and_map_with_line_items(sandbox: SalesforceSandbox) -> None:
     deal = deal_map(conn.settings).to_model(page.records[0])
 
     assert deal.stage == "won" and str(deal.amount.amount) == "1234.5" and deal.amount.currency == "EUR"
-    assert [(p.product, p.family, p.quantity) for p in deal.products] == [("Suite", "software", 2), ("Setup", "services", 1)]
+    products = [(p.product, p.family, p.quantity) for p in deal.products]
+    assert products == [("Suite", "software", 2), ("Setup", "services", 1)]
     assert deal.partner_id in partners and deal.is_partner_deal
     assert list(itertools.islice(conn.pull("deal", page.cursor), 1)) == []
