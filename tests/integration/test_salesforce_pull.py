@@ -2,10 +2,12 @@
 
 import itertools
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 
 from connectors.base import ConnectorError, Cursor, RateLimited
+from mapping.model import Money
 from mapping.salesforce import deal_map
 from sandbox.salesforce import SalesforceSandbox
 from tests.integration.salesforce_fixtures import connector_for, sandbox
@@ -32,6 +34,7 @@ def test_pull_streams_pages_and_reports_deletes_across_pages(sandbox: Salesforce
     assert conn.usage.calls == 3 and conn.usage.used == 3 and conn.usage.limit == sandbox.api_limit
     assert pages[-1].cursor.last_id == max(ids, key=lambda i: (sandbox.get("Account", i)["SystemModstamp"], i))
 
+    assert pages[-1].cursor.modified_at is not None
     sandbox.org.now = pages[-1].cursor.modified_at + timedelta(seconds=1)
     sandbox.update("Account", ids[0], Name="Renamed GmbH")
     later = list(conn.pull("partner", pages[-1].cursor))
@@ -127,7 +130,7 @@ def test_deals_pull_and_map_with_line_items(sandbox: SalesforceSandbox) -> None:
     [page] = conn.pull("deal", Cursor())
     deal = deal_map(conn.settings).to_model(page.records[0])
 
-    assert deal.stage == "won" and str(deal.amount.amount) == "1234.5" and deal.amount.currency == "EUR"
+    assert deal.stage == "won" and deal.amount == Money(amount=Decimal("1234.5"), currency="EUR")
     products = [(p.product, p.family, p.quantity) for p in deal.products]
     assert products == [("Suite", "software", 2), ("Setup", "services", 1)]
     assert deal.partner_id in partners and deal.is_partner_deal
