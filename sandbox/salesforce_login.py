@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 from html import unescape
 from typing import Any
+from urllib.parse import parse_qsl
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -57,7 +58,7 @@ def _denied(description: str) -> JSONResponse:
 
 
 async def token(request: Request, creds: Credentials, base_url: str) -> Response:
-    form = await request.form()
+    form = dict(parse_qsl((await request.body()).decode()))
     grant = form.get("grant_type")
     if grant == "password":
         if (form.get("client_id"), form.get("client_secret")) != (creds.consumer_key, creds.consumer_secret):
