@@ -73,6 +73,7 @@ class SandboxServer:
     def stop(self) -> None:
         if self._server is not None:
             self._server.should_exit = True
+            self._server.force_exit = True  # don't wait for clients' idle keep-alive (TLS) connections
         if self._thread is not None:
             self._thread.join(timeout=10)
         self._tmp.cleanup()
