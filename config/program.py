@@ -168,6 +168,13 @@ class ProgramRules(_Rules):
         for tier in self.commission.rates:
             if tier not in names:
                 raise ValueError(f"commission.rates: unknown tier {tier!r}")
+        families = {f for rates in self.commission.rates.values() for f in rates}
+        for tier in names if self.commission.rates else []:
+            missing = sorted(families - set(self.commission.rates.get(tier, {})))
+            if missing:
+                raise ValueError(f"commission.rates: gap: tier {tier!r} has no rate for {', '.join(missing)}")
+        if self.currency in self.fx_rates and self.fx_rates[self.currency] != 1:
+            raise ValueError(f"fx_rates: {self.currency} is the program currency; its rate must be 1")
         for budget in self.mdf:
             if budget.tier not in names:
                 raise ValueError(f"mdf: unknown tier {budget.tier!r}")

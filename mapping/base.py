@@ -70,7 +70,8 @@ class FieldMap(Generic[M]):
         values = {f.unified: f.to_hub(record.get(f.system)) for f in self.fields if f.system in record}
         if self.extra is not None:
             values.update(self.extra(record))
-        values["modified_at"] = self.modified_at(record)
+        if "modified_at" in self.model.model_fields:
+            values["modified_at"] = self.modified_at(record)
         return values
 
     def to_model(self, record: Mapping[str, Any]) -> M:

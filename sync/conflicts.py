@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from config.program import Registration
 from mapping.names import name_key
+from sync.context import RuleContext
 from sync.outbox import enqueue, linked_systems
-from sync.rules import RuleContext
 from sync.store.tables import DealProductRow, DealRow, RegistrationConflictRow
 
 ACTIVE = ("submitted", "approved")

@@ -12,9 +12,9 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from config.program import Dedup
+from sync.context import RuleContext
 from sync.matching import Keys, Match, keys, score
 from sync.merge import MergeError, choose_survivor, merge
-from sync.rules import RuleContext
 from sync.store.tables import DuplicateCandidateRow, PartnerMergeRow, PartnerRow
 
 CANDIDATE_LIMIT = 200

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from config import Settings
 from config.program import ProgramRules, Registration
 from sync import conflicts
-from sync.rules import RuleContext
+from sync.context import RuleContext
 from sync.store import Store
 from sync.store.tables import DealProductRow, DealRow, ExternalLinkRow, OutboxRow, PartnerRow, RegistrationConflictRow
 

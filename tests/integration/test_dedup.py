@@ -10,8 +10,8 @@ from sqlalchemy import select
 from config import Settings
 from config.program import Dedup, ProgramRules
 from sync import dedup
+from sync.context import RuleContext
 from sync.merge import MergeError, merge, unmerge
-from sync.rules import RuleContext
 from sync.store import Store
 from sync.store.tables import (
     AccrualRow,
