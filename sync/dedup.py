@@ -76,7 +76,7 @@ def match_partner(session: Session, rules: Dedup, row: PartnerRow, run_id: str |
             continue
         results.append(match)
         if match.score >= rules.auto_merge and other.status == "active":
-            survivor, loser = choose_survivor(session, row, other)
+            survivor, loser = choose_survivor(session, rules, row, other)
             merge(session, rules, survivor, loser, score=match.score, run_id=run_id)
         else:
             _queue(session, match)
@@ -111,7 +111,7 @@ def accept(session: Session, rules: Dedup, candidate_id: int, by: str) -> Partne
     candidate = _candidate(session, candidate_id)
     a, b = session.get(PartnerRow, candidate.partner_a), session.get(PartnerRow, candidate.partner_b)
     assert a is not None and b is not None  # foreign keys guarantee both
-    survivor, loser = choose_survivor(session, a, b)
+    survivor, loser = choose_survivor(session, rules, a, b)
     record = merge(session, rules, survivor, loser, score=candidate.score, merged_by=by)
     candidate.decided_by, candidate.decided_at = by, datetime.now(UTC)
     return record

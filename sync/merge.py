@@ -53,10 +53,11 @@ def survive(session: Session, rules: Dedup, survivor: PartnerRow, loser: Partner
     return changes
 
 
-def choose_survivor(session: Session, a: PartnerRow, b: PartnerRow) -> tuple[PartnerRow, PartnerRow]:
-    """The record linked to more systems survives; then the older one; then the smaller id."""
-    def rank(row: PartnerRow) -> tuple[int, datetime, str]:
-        return (-len(_systems(session, row.id)), row.created_at, row.id)
+def choose_survivor(session: Session, rules: Dedup, a: PartnerRow, b: PartnerRow) -> tuple[PartnerRow, PartnerRow]:
+    """The record in `preferred_system` survives; then the one in more systems; then the older; then the smaller id."""
+    def rank(row: PartnerRow) -> tuple[bool, int, datetime, str]:
+        systems = _systems(session, row.id)
+        return (rules.preferred_system not in systems, -len(systems), row.created_at, row.id)
 
     first, second = sorted((a, b), key=rank)
     return first, second

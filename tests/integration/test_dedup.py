@@ -146,11 +146,13 @@ def test_accept_a_queued_pair(store: Store) -> None:
         s.add_all([PartnerRow(id="b1", name="Initech LLC", country="US", city="Austin"),
                    PartnerRow(id="b2", name="Initech Inc", country="US")])
         s.flush()
+        s.add(ExternalLinkRow(entity="partner", hub_id="b2", system="salesforce", external_id="001B"))
         dedup.on_partners_changed(RuleContext(session=s, settings=_settings()), ["b1", "b2"])
         candidate = s.scalars(select(DuplicateCandidateRow)).one()
     with store.session() as s:
         record = dedup.accept(s, RULES, candidate.id, "ops@example.com")
-        assert (record.survivor_id, record.loser_id, record.merged_by) == ("b1", "b2", "ops@example.com")
+        # b2 is newer but lives in the preferred system (salesforce), so it survives
+        assert (record.survivor_id, record.loser_id, record.merged_by) == ("b2", "b1", "ops@example.com")
     with store.session() as s:
         with pytest.raises(MergeError, match="already merged"):
             dedup.accept(s, RULES, candidate.id, "ops@example.com")
