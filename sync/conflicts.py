@@ -12,7 +12,7 @@ from typing import Any
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import JaroWinkler
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import Select, and_, bindparam, exists, or_, select
 from sqlalchemy.orm import Session
 
 from config.program import Registration
@@ -41,17 +41,19 @@ def _key_range(key: str) -> tuple[str, str | None]:
     prefix = key.split()[0][:4]
     while prefix and prefix[-1] in "z9":
         prefix = prefix[:-1]
-    if not prefix:
+    if not prefix:  # a first word of only z and 9: matched by domain alone
         return "", None
     return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+_FAMILIES = select(DealProductRow.deal_id, DealProductRow.family).where(
+    DealProductRow.deal_id.in_(bindparam("ids", expanding=True)))
 
 
 def families(session: Session, deal_ids: Sequence[str]) -> dict[str, set[str]]:
     """Product families per deal, in one query."""
     found: dict[str, set[str]] = {deal_id: set() for deal_id in deal_ids}
-    rows = session.execute(select(DealProductRow.deal_id, DealProductRow.family)
-                           .where(DealProductRow.deal_id.in_(list(deal_ids))))
-    for deal_id, family in rows:
+    for deal_id, family in session.execute(_FAMILIES, {"ids": list(deal_ids)}):
         found[deal_id].add(family)
     return found
 
@@ -67,24 +69,38 @@ def refresh(deal: DealRow, rules: Registration, now: datetime) -> None:
     deal.sla_breached = deal.is_partner_deal and deal.registration_status == "submitted" and due <= now
 
 
+def _rivals_query(by_domain: bool, by_key: bool) -> Select[Any]:
+    """Built once per shape with bind parameters: a check costs the lookups, not statement building."""
+    same_customer = []
+    if by_domain:
+        same_customer.append(DealRow.customer_domain == bindparam("domain"))
+    if by_key:
+        same_customer.append(and_(DealRow.customer_key.between(bindparam("low"), bindparam("high")),
+                                  DealRow.customer_country == bindparam("country")))
+    active_partner = and_(DealRow.is_partner_deal.is_(True), DealRow.registration_status.in_(ACTIVE),
+                          or_(DealRow.expires_at.is_(None), DealRow.expires_at > bindparam("now")))
+    open_direct = and_(DealRow.is_partner_deal.is_(False), DealRow.stage == "open")
+    overlap = exists().where(DealProductRow.deal_id == DealRow.id,
+                             DealProductRow.family.in_(bindparam("families", expanding=True)))
+    return (select(DealRow).where(or_(*same_customer), DealRow.id != bindparam("deal_id"),
+                                  DealRow.deleted_at.is_(None), or_(active_partner, open_direct), overlap)
+            .limit(CANDIDATE_LIMIT))
+
+
+_RIVALS = {(d, k): _rivals_query(d, k) for d in (True, False) for k in (True, False) if d or k}
+
+
 def rivals(session: Session, deal: DealRow, wanted: set[str], now: datetime) -> list[DealRow]:
     """Active deals for a possibly-same customer sharing a product family with `deal`."""
-    same_customer = []
-    if deal.customer_domain:
-        same_customer.append(DealRow.customer_domain == deal.customer_domain)
+    params: dict[str, Any] = {"deal_id": deal.id, "now": now, "families": sorted(wanted),
+                              "domain": deal.customer_domain}
     if deal.customer_key and deal.customer_country:
-        low, high = _key_range(deal.customer_key)
-        key_range = DealRow.customer_key >= low if high is None else DealRow.customer_key.between(low, high)
-        same_customer.append(and_(key_range, DealRow.customer_country == deal.customer_country))
-    if not same_customer or not wanted:
+        params["low"], params["high"] = _key_range(deal.customer_key)
+        params["country"] = deal.customer_country
+    shape = (bool(deal.customer_domain), params.get("high") is not None)
+    if shape not in _RIVALS or not wanted:
         return []
-    active_partner = and_(DealRow.is_partner_deal.is_(True), DealRow.registration_status.in_(ACTIVE),
-                          or_(DealRow.expires_at.is_(None), DealRow.expires_at > now))
-    open_direct = and_(DealRow.is_partner_deal.is_(False), DealRow.stage == "open")
-    overlap = exists().where(DealProductRow.deal_id == DealRow.id, DealProductRow.family.in_(sorted(wanted)))
-    query = (select(DealRow).where(or_(*same_customer), DealRow.id != deal.id, DealRow.deleted_at.is_(None),
-                                   or_(active_partner, open_direct), overlap).limit(CANDIDATE_LIMIT))
-    return list(session.scalars(query))
+    return list(session.scalars(_RIVALS[shape], params))
 
 
 def evidence(deal: DealRow, other: DealRow, rules: Registration, shared: set[str]) -> dict[str, Any] | None:
@@ -144,6 +160,11 @@ def check(session: Session, rules: Registration, deal: DealRow, now: datetime) -
     """Find and store the conflicts of one deal; applies the policy; returns new conflicts."""
     refresh(deal, rules, now)
     session.flush()
+    with session.no_autoflush:
+        return _check(session, rules, deal, now)
+
+
+def _check(session: Session, rules: Registration, deal: DealRow, now: datetime) -> list[RegistrationConflictRow]:
     active = deal.registration_status in ACTIVE if deal.is_partner_deal else deal.stage == "open"
     if not active or deal.deleted_at is not None:
         return []
