@@ -30,7 +30,7 @@ class Seeder:
         ids: list[str] = []
         with self.org.lock:
             for _ in range(count):
-                fake = self.fake
+                fake = self.fake[self.random.choice(self.fake.locales)]
                 values = {"Name": fake.company(), "Website": f"https://www.{fake.domain_name()}",
                           "Phone": fake.phone_number(), "BillingStreet": fake.street_address(),
                           "BillingCity": fake.city(), "BillingPostalCode": fake.postcode(),

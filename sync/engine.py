@@ -1,0 +1,188 @@
+"""The sync cycle per system x entity: pull a page, apply it, commit it with its outbox rows and cursor,
+then push from the outbox and record the run.
+
+A crash anywhere re-pulls at most one page and changes nothing twice: the page, its outbox rows and
+the cursor are one transaction, and pushes are idempotent upserts by our external id.
+"""
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+
+from config import Settings
+from connectors.base import ConnectorError, Cursor, RateLimited
+from sync import cursors, erp_payouts
+from sync.context import RuleContext
+from sync.fieldrules import Decision
+from sync.pull import apply_page
+from sync.push import push
+from sync.rules import run_rules
+from sync.store import Store
+from sync.store.tables import ApiUsageRow, SyncRunRow, new_id
+from sync.systems import ENTITY_ORDER, System, build_all
+
+log = structlog.get_logger("partnersync.sync")
+Progress = Callable[[str, str, int], None]
+
+
+@dataclass
+class RunReport:
+    system: str
+    entity: str
+    status: str = "success"
+    records_in: int = 0
+    records_out: int = 0
+    created: int = 0
+    echoes: int = 0
+    deleted: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+    api_calls: int = 0
+    message: str | None = None
+    run_id: str | None = None
+    planned: list[tuple[str, Decision]] = field(default_factory=list)
+
+
+class Engine:
+    """Runs streams inline (the CLI) or one at a time from worker actors."""
+
+    def __init__(self, store: Store, settings: Settings, systems: dict[str, System] | None = None) -> None:
+        self.store = store
+        self.settings = settings
+        self.systems = systems if systems is not None else build_all(settings)
+
+    def streams(self, system: str | None = None, entity: str | None = None) -> list[tuple[str, str]]:
+        """(system, entity) pairs in sync order: partners before deals, so deals find their partner."""
+        return [(s, e) for e in (*ENTITY_ORDER, "payout") for s, sys_ in self.systems.items()
+                if e in sys_.maps and (system is None or s == system) and (entity is None or e == entity)]
+
+    def cycle(self, system: str | None = None, entity: str | None = None, *, full: bool = False,
+              dry_run: bool = False, progress: Progress | None = None) -> list[RunReport]:
+        """Pull every stream, then push what the pulls queued: one full round of the hub."""
+        reports = [self.pull(s, e, full=full, dry_run=dry_run, progress=progress)
+                   for s, e in self.streams(system, entity)]
+        if not dry_run:
+            by_stream = {(r.system, r.entity): r for r in reports}
+            for s, e in self.streams(None, entity):
+                report = by_stream.get((s, e)) or RunReport(s, e)
+                self.push(s, e, report)
+        return reports
+
+    def pull(self, system: str, entity: str, *, full: bool = False, dry_run: bool = False,
+             progress: Progress | None = None) -> RunReport:
+        source = self.systems[system]
+        report = RunReport(system, entity)
+        run_id = new_id()
+        started, calls = time.monotonic(), source.connector.usage.calls
+        bound = log.bind(run_id=run_id, system=system, entity=entity)
+        newest: datetime | None = None
+        if entity == "payout":
+            return self._payments(source, report, run_id, started, calls)
+        with self.store.session() as session:
+            cursor = Cursor() if full else cursors.load(session, system, entity)
+        if cursor.modified_at is not None:
+            cursor = Cursor(cursor.modified_at - timedelta(seconds=self.settings.sync.lookback_seconds), None)
+        try:
+            for page in source.connector.pull(entity, cursor, full=full):
+                with self.store.session() as session:
+                    result = apply_page(session, self.settings, source, entity, page, self.systems, run_id)
+                    ctx = RuleContext(session, self.settings, run_id, system)
+                    run_rules(ctx, entity, result.changed)
+                    if dry_run:
+                        report.planned += result.decisions
+                        session.rollback()
+                    else:
+                        cursors.save(session, system, entity, page.cursor)
+                report.records_in += len(page.records)
+                report.created += result.created
+                report.echoes += result.echoes
+                report.deleted += result.deleted
+                report.errors.update(result.errors)
+                newest = max(filter(None, (newest, result.newest)), default=None)
+                bound.info("page applied", records=len(page.records), changed=len(result.changed),
+                           errors=dict(result.errors))
+                if progress:
+                    progress(system, entity, len(page.records))
+        except RateLimited as exc:
+            report.status, report.message = "rate_limited", str(exc)
+            bound.warning("rate limited: run ends cleanly, resumes from its cursor", retry_after=exc.retry_after)
+        except ConnectorError as exc:
+            report.status, report.message = "failed", str(exc)
+            report.errors["connector"] += 1
+            bound.error("pull failed", error=str(exc))
+        if not dry_run:
+            self._record(report, run_id, started, source, calls, newest)
+        return report
+
+    def push(self, system: str, entity: str, report: RunReport | None = None) -> RunReport:
+        target = self.systems[system]
+        report = report or RunReport(system, entity)
+        calls = target.connector.usage.calls
+        try:
+            if entity == "payout":
+                sent = erp_payouts.send(self.store, self.settings, target.connector)
+                report.records_out += len(sent.sent)
+                report.errors["remote"] += len(sent.failed)
+            else:
+                pushed = push(self.store, self.settings, target, entity)
+                report.records_out += pushed.sent
+                report.errors.update(pushed.errors)
+                if pushed.rate_limited:
+                    report.status = "rate_limited"
+        except ConnectorError as exc:
+            report.status, report.message = "failed", str(exc)
+            report.errors["connector"] += 1
+        report.api_calls += target.connector.usage.calls - calls
+        self._update_run(report)
+        return report
+
+    def _payments(self, source: System, report: RunReport, run_id: str, started: float, calls: int) -> RunReport:
+        """The ERP's payout stream: bills' payment status back to payouts, accruals and the CRMs."""
+        try:
+            report.records_in = erp_payouts.payments(self.store, self.settings, source.connector, datetime.now(UTC))
+        except RateLimited as exc:
+            report.status, report.message = "rate_limited", str(exc)
+        except ConnectorError as exc:
+            report.status, report.message = "failed", str(exc)
+            report.errors["connector"] += 1
+        self._record(report, run_id, started, source, calls, None)
+        return report
+
+    def _record(self, report: RunReport, run_id: str, started: float, source: System, calls: int,
+                newest: datetime | None) -> None:
+        report.api_calls = source.connector.usage.calls - calls
+        finished = datetime.now(UTC)
+        caught_up = report.status == "success"
+        usage = source.connector.api_usage()
+        with self.store.session() as session:
+            session.add(SyncRunRow(
+                id=run_id, system=report.system, entity=report.entity, status=report.status,
+                started_at=datetime.fromtimestamp(time.time() - (time.monotonic() - started), UTC),
+                finished_at=finished, records_in=report.records_in, errors=dict(report.errors),
+                api_calls=report.api_calls, duration_ms=int((time.monotonic() - started) * 1000),
+                newest_change_at=newest, message=report.message,
+                lag_seconds=0 if caught_up or newest is None else int((finished - newest).total_seconds())))
+            session.add(ApiUsageRow(system=report.system, used=usage.used, limit=usage.limit, window=usage.window,
+                                    calls=report.api_calls))
+        report.run_id = run_id
+
+    def _update_run(self, report: RunReport) -> None:
+        if report.run_id is None:
+            return
+        with self.store.session() as session:
+            run = session.get(SyncRunRow, report.run_id)
+            if run is not None:
+                run.records_out = report.records_out
+                run.api_calls = report.api_calls
+                run.errors = dict(report.errors)
+                if report.status != "success":
+                    run.status, run.message = report.status, report.message
+
+
+def summary(reports: list[RunReport]) -> list[dict[str, Any]]:
+    return [{"system": r.system, "entity": r.entity, "status": r.status, "in": r.records_in,
+             "out": r.records_out, "created": r.created, "errors": dict(r.errors)} for r in reports]

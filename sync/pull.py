@@ -1,0 +1,207 @@
+"""Apply one pulled page to the hub: map, validate, link, merge by field rules, log, queue pushes.
+
+Everything here runs inside the page's transaction; the caller commits it with the new cursor.
+"""
+
+import json
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from config import Settings
+from connectors.base import Page, Record
+from mapping.base import FieldMap
+from sync import links, quarantine, records
+from sync.fieldrules import Decision, merge, pushable
+from sync.outbox import enqueue
+from sync.store.tables import ChangeLogRow, ExternalLinkRow, now
+from sync.systems import System
+
+
+@dataclass
+class PageResult:
+    changed: list[str] = field(default_factory=list)
+    created: int = 0
+    echoes: int = 0
+    deleted: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+    decisions: list[tuple[str, Decision]] = field(default_factory=list)
+    newest: datetime | None = None
+
+
+@dataclass
+class Incoming:
+    record: Record
+    external_id: str
+    values: dict[str, Any]
+    modified_at: datetime | None
+
+
+def validate(session: Session, fmap: FieldMap[Any], system: str, record: Record, run_id: str | None,
+             result: PageResult) -> Incoming | None:
+    """The record's canonical unified values, or None after quarantining it with field and reason."""
+    external_id = str(record.get(fmap.id_field) or "")
+    present = [k for k in fmap.to_values(record) if k != "modified_at"]
+    try:
+        model = fmap.to_model(record)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        unified = str(first["loc"][0]) if first["loc"] else None
+        where = fmap.system_field(unified) if unified else None
+        message = f"{system} {fmap.entity} {external_id}: {where or 'record'}: {first['msg']}"
+        quarantine.put(session, system=system, entity=fmap.entity, category="validation", message=message,
+                       raw=dict(record), external_id=external_id, field=where, run_id=run_id)
+        result.errors["validation"] += 1
+        return None
+    return Incoming(record, external_id, records.model_values(model, present), fmap.modified_at(record))
+
+
+def resolve_references(session: Session, fmap: FieldMap[Any], system: str, items: list[Incoming],
+                       run_id: str | None, result: PageResult) -> list[Incoming]:
+    """Turn the system's ids in reference fields into hub ids; a record pointing at an unsynced record waits."""
+    ready = items
+    for unified, entity in fmap.references.items():
+        wanted = [str(i.values[unified]) for i in ready if i.values.get(unified)]
+        found = links.by_external(session, entity, system, wanted)
+        kept = []
+        for item in ready:
+            ref = item.values.get(unified)
+            if ref and str(ref) not in found:
+                message = (f"{system} {fmap.entity} {item.external_id}: {fmap.system_field(unified)}: "
+                           f"{entity} {ref} is not synced yet")
+                quarantine.put(session, system=system, entity=fmap.entity, category="reference", message=message,
+                               raw=dict(item.record), external_id=item.external_id,
+                               field=fmap.system_field(unified), run_id=run_id)
+                result.errors["reference"] += 1
+                continue
+            if ref:
+                item.values[unified] = found[str(ref)].hub_id
+            kept.append(item)
+        ready = kept
+    return ready
+
+
+def apply_page(session: Session, settings: Settings, source: System, entity: str, page: Page,
+               targets: Mapping[str, System], run_id: str | None) -> PageResult:
+    fmap = source.maps[entity]
+    result = PageResult()
+    items = [i for r in page.records if (i := validate(session, fmap, source.name, r, run_id, result))]
+    items = resolve_references(session, fmap, source.name, items, run_id, result)
+    linked = links.by_external(session, entity, source.name, [i.external_id for i in items])
+    claimed = [fmap.hub_id(i.record) for i in items if i.external_id not in linked and fmap.hub_id(i.record)]
+    hub_ids = [link.hub_id for link in linked.values()] + [c for c in claimed if c]
+    hub = records.values(session, entity, hub_ids, settings.program.currency)
+    hub_at = records.modified(session, entity, hub)
+    all_links = links.all_of(session, entity, hub)
+    for item in items:
+        result.newest = max(filter(None, (result.newest, item.modified_at)), default=None)
+        link = linked.get(item.external_id)
+        if link is not None and all(link.last_synced_snapshot and link.last_synced_snapshot.get(k) == v
+                                    for k, v in item.values.items()):
+            result.echoes += 1
+            continue
+        hub_id: str | None = (link.hub_id if link is not None
+                              else _find(session, entity, source.name, fmap, item, hub, all_links))
+        current = hub.get(hub_id) if hub_id else None
+        snapshot = link.last_synced_snapshot if link is not None else None
+        preferred = frozenset(all_links.get(hub_id, {})) if hub_id else frozenset()
+        decisions = merge(settings.program, entity, source.name, item.values, current, snapshot,
+                          incoming_at=item.modified_at, hub_at=hub_at.get(hub_id) if hub_id else None,
+                          preferred_linked=preferred)
+        changes = {d.field: d.new for d in decisions}
+        if current is None:
+            changes.setdefault("name", item.values.get("name") or "")
+        if current is None or decisions:
+            hub_id = records.write(session, entity, hub_id, changes, item.modified_at)
+            hub[hub_id] = {**(current or {}), **changes}
+            result.created += current is None
+        assert hub_id is not None
+        session.add_all(ChangeLogRow(entity=entity, hub_id=hub_id, field=d.field, old_value=_text(d.old),
+                                     new_value=_text(d.new), source_system=source.name, rule=d.rule
+                                     + (" (conflict)" if d.conflict else ""), run_id=run_id,
+                                     source_modified_at=item.modified_at) for d in decisions)
+        result.decisions += [(hub_id, d) for d in decisions]
+        link = _link(session, entity, source.name, hub_id, item, link)
+        all_links.setdefault(hub_id, {})[source.name] = link
+        _queue(session, settings, entity, hub_id, hub[hub_id], all_links[hub_id], targets, run_id,
+               stamp=source.name if not fmap.hub_id(item.record) else None)
+        if decisions or current is None:
+            result.changed.append(hub_id)
+    quarantine.resolve(session, source.name, entity, [i.external_id for i in items])
+    _deletes(session, settings, entity, source.name, page.deleted, run_id, result)
+    return result
+
+
+def _find(session: Session, entity: str, system: str, fmap: FieldMap[Any], item: Incoming,
+          hub: dict[str, Any], all_links: dict[str, dict[str, ExternalLinkRow]]) -> str | None:
+    """An unlinked record's hub record: by our id written in it, then by exact keys; None means new."""
+    claimed = fmap.hub_id(item.record)
+    if claimed and claimed in hub and system not in all_links.get(claimed, {}):
+        return claimed
+    if entity == "partner":
+        match = records.match_partner(session, item.values)
+        if match and not links.by_hub(session, entity, system, [match]):
+            hub.update(records.values(session, entity, [match]))
+            return match
+    return None
+
+
+def _link(session: Session, entity: str, system: str, hub_id: str, item: Incoming,
+          link: ExternalLinkRow | None) -> ExternalLinkRow:
+    if link is None:
+        link = ExternalLinkRow(entity=entity, hub_id=hub_id, system=system, external_id=item.external_id)
+        session.add(link)
+    link.last_synced_snapshot = {**(link.last_synced_snapshot or {}), **item.values}
+    link.remote_modified_at = item.modified_at
+    link.archived = False
+    return link
+
+
+def _queue(session: Session, settings: Settings, entity: str, hub_id: str, values: Mapping[str, Any],
+           linked: Mapping[str, ExternalLinkRow], targets: Mapping[str, System], run_id: str | None,
+           stamp: str | None) -> None:
+    """Queue a push to every system whose copy differs from the hub (and to the source, to stamp our id)."""
+    systems = []
+    for name, system in targets.items():
+        fmap = system.maps.get(entity)
+        if fmap is None:
+            continue
+        link = linked.get(name)
+        writable = {f.unified for f in fmap.fields if not f.read_only}
+        wanted = {k: v for k, v in pushable(settings.program, entity, name, values).items() if k in writable}
+        snapshot = (link.last_synced_snapshot or {}) if link is not None else None
+        if snapshot is None or name == stamp or any(snapshot.get(k) != v for k, v in wanted.items()):
+            systems.append(name)
+    if systems:
+        enqueue(session, entity=entity, hub_id=hub_id, systems=systems, payload={"reason": "changed"}, run_id=run_id)
+
+
+def _deletes(session: Session, settings: Settings, entity: str, system: str, deleted: list[str],
+             run_id: str | None, result: PageResult) -> None:
+    """A record deleted in one system: archive/delete it everywhere per policy, or just unlink it."""
+    policy = settings.program.delete_policy.get(entity, "archive")
+    for link in links.by_external(session, entity, system, deleted).values():
+        link.archived = True
+        result.deleted += 1
+        if policy == "ignore":
+            continue
+        records.archive(session, entity, link.hub_id, now())
+        others = [s for s, other in links.all_of(session, entity, [link.hub_id]).get(link.hub_id, {}).items()
+                  if s != system and not other.archived]
+        session.add(ChangeLogRow(entity=entity, hub_id=link.hub_id, field="deleted", old_value=None,
+                                 new_value=policy, source_system=system, rule=f"delete_policy:{policy}",
+                                 run_id=run_id))
+        if others:
+            enqueue(session, entity=entity, hub_id=link.hub_id, systems=others, payload={"policy": policy},
+                    operation="archive", run_id=run_id)
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
