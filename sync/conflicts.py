@@ -156,15 +156,22 @@ def decide(conflict: RegistrationConflictRow, winner: DealRow, loser: DealRow, r
         loser.conflict_flag, loser.conflict_reason = True, _reason(conflict.rule, winner)
 
 
-def check(session: Session, rules: Registration, deal: DealRow, now: datetime) -> list[RegistrationConflictRow]:
-    """Find and store the conflicts of one deal; applies the policy; returns new conflicts."""
+def check(session: Session, rules: Registration, deal: DealRow, now: datetime,
+          before: dict[str, tuple[DealRow, dict[str, Any]]] | None = None) -> list[RegistrationConflictRow]:
+    """Find and store the conflicts of one deal and apply the policy; returns the new conflicts.
+
+    `before` collects each touched deal with its registration fields as they were, for the write-back.
+    """
+    touched = {} if before is None else before
+    touched.setdefault(deal.id, (deal, _state(deal)))
     refresh(deal, rules, now)
     session.flush()
     with session.no_autoflush:
-        return _check(session, rules, deal, now)
+        return _check(session, rules, deal, now, touched)
 
 
-def _check(session: Session, rules: Registration, deal: DealRow, now: datetime) -> list[RegistrationConflictRow]:
+def _check(session: Session, rules: Registration, deal: DealRow, now: datetime,
+           touched: dict[str, tuple[DealRow, dict[str, Any]]]) -> list[RegistrationConflictRow]:
     active = deal.registration_status in ACTIVE if deal.is_partner_deal else deal.stage == "open"
     if not active or deal.deleted_at is not None:
         return []
@@ -173,6 +180,8 @@ def _check(session: Session, rules: Registration, deal: DealRow, now: datetime) 
     others = [o for o in rivals(session, deal, wanted, now) if deal.is_partner_deal or o.is_partner_deal]
     if not others:
         return created
+    for other in others:
+        touched.setdefault(other.id, (other, _state(other)))
     shared = families(session, [o.id for o in others])
     known = _existing(session, deal.id, [o.id for o in others])
     for other in others:
@@ -212,18 +221,13 @@ def write_back(session: Session, deal: DealRow, before: dict[str, Any], run_id: 
 def on_deals_changed(ctx: RuleContext, hub_ids: Sequence[str]) -> None:
     """Rule hook for the engine: check the deals of one applied page and write back what changed."""
     rules = ctx.settings.program.registration
+    touched: dict[str, tuple[DealRow, dict[str, Any]]] = {}
     for hub_id in hub_ids:
         deal = ctx.session.get(DealRow, hub_id)
-        if deal is None:
-            continue
-        touched = {deal.id: (deal, _state(deal))}
-        for conflict in check(ctx.session, rules, deal, ctx.now):
-            for other_id in (conflict.deal_id, conflict.other_deal_id):
-                other = ctx.session.get(DealRow, other_id)
-                if other is not None and other.id not in touched:
-                    touched[other.id] = (other, _state(other))
-        for row, before in touched.values():
-            write_back(ctx.session, row, before, ctx.run_id)
+        if deal is not None:
+            check(ctx.session, rules, deal, ctx.now, touched)
+    for row, before in touched.values():
+        write_back(ctx.session, row, before, ctx.run_id)
 
 
 def open_conflicts(session: Session, limit: int = 100) -> list[RegistrationConflictRow]:
