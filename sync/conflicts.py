@@ -137,12 +137,17 @@ def _reason(rule: str, other: DealRow) -> str:
     }[rule]
 
 
+_EXISTING = select(RegistrationConflictRow.deal_id, RegistrationConflictRow.other_deal_id,
+                   RegistrationConflictRow.rule).where(or_(
+    and_(RegistrationConflictRow.deal_id == bindparam("deal_id"),
+         RegistrationConflictRow.other_deal_id.in_(bindparam("others", expanding=True))),
+    and_(RegistrationConflictRow.other_deal_id == bindparam("deal_id"),
+         RegistrationConflictRow.deal_id.in_(bindparam("others", expanding=True)))))
+
+
 def _existing(session: Session, deal_id: str, others: Sequence[str]) -> set[tuple[str, str]]:
     """(other deal, rule) pairs already recorded between `deal_id` and any of `others`, either way round."""
-    rows = session.execute(select(RegistrationConflictRow.deal_id, RegistrationConflictRow.other_deal_id,
-                                  RegistrationConflictRow.rule).where(
-        or_(and_(RegistrationConflictRow.deal_id == deal_id, RegistrationConflictRow.other_deal_id.in_(others)),
-            and_(RegistrationConflictRow.other_deal_id == deal_id, RegistrationConflictRow.deal_id.in_(others)))))
+    rows = session.execute(_EXISTING, {"deal_id": deal_id, "others": list(others)})
     return {(b if a == deal_id else a, rule) for a, b, rule in rows}
 
 
