@@ -34,7 +34,8 @@ def _clusters(out: Path) -> dict[str, str]:
 
 @pytest.mark.parametrize(
     ("encoding", "delimiter"),
-    [("utf-8", ","), ("utf-8-sig", ";"), ("utf-16", "\t"), ("cp1252", ";"), ("latin-1", ","), ("utf-8", "\t")],
+    [("utf-8", ","), ("utf-8-sig", ";"), ("utf-16", "\t"), ("utf-16-le", ","), ("cp1252", ";"), ("latin-1", ","),
+     ("utf-8", "\t")],
 )
 def test_dedupe_reads_what_spreadsheets_write(workdir: Path, encoding: str, delimiter: str) -> None:
     source = _write(workdir / "partners.csv", encoding, delimiter)
