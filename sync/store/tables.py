@@ -68,6 +68,8 @@ class DealRow(_Stamped, Base):
     __tablename__ = "deals"
     __table_args__ = (
         Index("ix_deals_customer_key_country", "customer_key", "customer_country"),
+        # conflict checks: equality on country, then a range of name keys inside it
+        Index("ix_deals_country_customer_key", "customer_country", "customer_key"),
         Index("ix_deals_status_expires", "registration_status", "expires_at"),
     )
 
