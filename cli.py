@@ -195,11 +195,12 @@ def duplicates_merge(ctx: typer.Context, candidate: int, by: str = "cli") -> Non
 @duplicates_app.command("unmerge")
 def duplicates_unmerge(ctx: typer.Context, merge_id: int) -> None:
     """Undo a merge exactly (fields, links, deals, accruals); the CRM records are queued back."""
-    from sync.merge import MergeError, unmerge
+    from sync.dedup import undo
+    from sync.merge import MergeError
 
     try:
         with store(ctx).session() as s:
-            record = unmerge(s, merge_id)
+            record = undo(s, merge_id)
             console.print(f"merge {record.id} undone: {record.loser_id} restored")
     except MergeError as exc:
         raise fail(str(exc)) from None

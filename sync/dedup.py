@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from config.program import Dedup
 from sync.context import RuleContext
 from sync.matching import Keys, Match, keys, score
-from sync.merge import MergeError, choose_survivor, merge
+from sync.merge import MergeError, choose_survivor, merge, unmerge
 from sync.store.tables import DuplicateCandidateRow, PartnerMergeRow, PartnerRow
 
 CANDIDATE_LIMIT = 200
@@ -23,6 +23,13 @@ CANDIDATE_LIMIT = 200
 def partner_keys(row: PartnerRow) -> Keys:
     return keys(row.id, {name: getattr(row, name) for name in
                          ("name", "website", "email", "phone", "street", "city", "postal_code", "country", "tax_id")})
+
+
+def rekey(row: PartnerRow) -> Keys:
+    """Store the blocking keys on the row (the indexed columns other partners are matched through)."""
+    found = partner_keys(row)
+    row.name_key, row.phonetic_key = found.name, found.phonetic
+    return found
 
 
 def candidates(session: Session, row: PartnerRow, found: Keys) -> list[PartnerRow]:
@@ -64,8 +71,7 @@ def _rejected(session: Session, a: str, b: str) -> bool:
 
 def match_partner(session: Session, rules: Dedup, row: PartnerRow, run_id: str | None = None) -> list[Match]:
     """Refresh `row`'s keys, then merge or queue every match above `review`; returns the matches."""
-    found = partner_keys(row)
-    row.name_key, row.phonetic_key = found.name, found.phonetic
+    found = rekey(row)
     session.flush()
     results: list[Match] = []
     for other in candidates(session, row, found):
@@ -78,6 +84,7 @@ def match_partner(session: Session, rules: Dedup, row: PartnerRow, run_id: str |
         if match.score >= rules.auto_merge and other.status == "active":
             survivor, loser = choose_survivor(session, rules, row, other)
             merge(session, rules, survivor, loser, score=match.score, run_id=run_id)
+            rekey(survivor)
         else:
             _queue(session, match)
     return results
@@ -113,7 +120,18 @@ def accept(session: Session, rules: Dedup, candidate_id: int, by: str) -> Partne
     assert a is not None and b is not None  # foreign keys guarantee both
     survivor, loser = choose_survivor(session, rules, a, b)
     record = merge(session, rules, survivor, loser, score=candidate.score, merged_by=by)
+    rekey(survivor)
     candidate.decided_by, candidate.decided_at = by, datetime.now(UTC)
+    return record
+
+
+def undo(session: Session, merge_id: int) -> PartnerMergeRow:
+    """Unmerge, then re-key both partners from their restored fields."""
+    record = unmerge(session, merge_id)
+    for partner_id in (record.survivor_id, record.loser_id):
+        row = session.get(PartnerRow, partner_id)
+        if row is not None:
+            rekey(row)
     return record
 
 

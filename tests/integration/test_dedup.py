@@ -158,3 +158,11 @@ def test_accept_a_queued_pair(store: Store) -> None:
             dedup.accept(s, RULES, candidate.id, "ops@example.com")
         with pytest.raises(MergeError, match="no such"):
             dedup.reject(s, 999999, "ops@example.com")
+        b2 = s.get(PartnerRow, "b2")
+        assert b2 is not None and b2.city == "Austin"  # blank on the survivor: filled from the loser
+        dedup.undo(s, record.id)
+    with store.session() as s:
+        b1, b2 = s.get(PartnerRow, "b1"), s.get(PartnerRow, "b2")
+        assert b1 is not None and b2 is not None
+        assert (b1.status, b2.status, b2.name, b2.city, b2.name_key) == ("active", "active", "Initech Inc", None,
+                                                                        "initech")
