@@ -13,7 +13,7 @@ from typing import Any
 from rapidfuzz import fuzz
 from rapidfuzz.distance import JaroWinkler
 from sqlalchemy import Select, and_, bindparam, exists, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from config.program import Registration
 from mapping.names import name_key
@@ -80,8 +80,9 @@ def _rivals_query(by_domain: bool, by_key: bool) -> Select[Any]:
     active_partner = and_(DealRow.is_partner_deal.is_(True), DealRow.registration_status.in_(ACTIVE),
                           or_(DealRow.expires_at.is_(None), DealRow.expires_at > bindparam("now")))
     open_direct = and_(DealRow.is_partner_deal.is_(False), DealRow.stage == "open")
-    overlap = exists().where(DealProductRow.deal_id == DealRow.id,
-                             DealProductRow.family.in_(bindparam("families", expanding=True)))
+    mine = aliased(DealProductRow)
+    overlap = exists().where(DealProductRow.deal_id == DealRow.id, DealProductRow.family.in_(
+        select(mine.family).where(mine.deal_id == bindparam("deal_id")).scalar_subquery()))
     return (select(DealRow).where(or_(*same_customer), DealRow.id != bindparam("deal_id"),
                                   DealRow.deleted_at.is_(None), or_(active_partner, open_direct), overlap)
             .limit(CANDIDATE_LIMIT))
@@ -90,15 +91,14 @@ def _rivals_query(by_domain: bool, by_key: bool) -> Select[Any]:
 _RIVALS = {(d, k): _rivals_query(d, k) for d in (True, False) for k in (True, False) if d or k}
 
 
-def rivals(session: Session, deal: DealRow, wanted: set[str], now: datetime) -> list[DealRow]:
-    """Active deals for a possibly-same customer sharing a product family with `deal`."""
-    params: dict[str, Any] = {"deal_id": deal.id, "now": now, "families": sorted(wanted),
-                              "domain": deal.customer_domain}
+def rivals(session: Session, deal: DealRow, now: datetime) -> list[DealRow]:
+    """Active deals for a possibly-same customer sharing a product family with `deal` (one query)."""
+    params: dict[str, Any] = {"deal_id": deal.id, "now": now, "domain": deal.customer_domain}
     if deal.customer_key and deal.customer_country:
         params["low"], params["high"] = _key_range(deal.customer_key)
         params["country"] = deal.customer_country
     shape = (bool(deal.customer_domain), params.get("high") is not None)
-    if shape not in _RIVALS or not wanted:
+    if shape not in _RIVALS:
         return []
     return list(session.scalars(_RIVALS[shape], params))
 
@@ -169,10 +169,12 @@ def check(session: Session, rules: Registration, deal: DealRow, now: datetime,
     """
     touched = {} if before is None else before
     touched.setdefault(deal.id, (deal, _state(deal)))
-    refresh(deal, rules, now)
-    session.flush()
+    session.flush()  # the deal's products, if pending, must be visible to the lookups
     with session.no_autoflush:
-        return _check(session, rules, deal, now, touched)
+        refresh(deal, rules, now)
+        created = _check(session, rules, deal, now, touched)
+    session.flush()  # one write of the deal's fields and the conflicts found
+    return created
 
 
 def _check(session: Session, rules: Registration, deal: DealRow, now: datetime,
@@ -180,22 +182,24 @@ def _check(session: Session, rules: Registration, deal: DealRow, now: datetime,
     active = deal.registration_status in ACTIVE if deal.is_partner_deal else deal.stage == "open"
     if not active or deal.deleted_at is not None:
         return []
-    wanted = families(session, [deal.id])[deal.id]
     created: list[RegistrationConflictRow] = []
-    others = [o for o in rivals(session, deal, wanted, now) if deal.is_partner_deal or o.is_partner_deal]
+    others = [o for o in rivals(session, deal, now) if deal.is_partner_deal or o.is_partner_deal]
     if not others:
         return created
+    shared = families(session, [deal.id, *(o.id for o in others)])
+    wanted = shared[deal.id]
+    found = {o.id: e for o in others if (e := evidence(deal, o, rules, wanted & shared[o.id])) is not None}
+    if not found:
+        return created
+    known = _existing(session, deal.id, list(found))
     for other in others:
-        touched.setdefault(other.id, (other, _state(other)))
-    shared = families(session, [o.id for o in others])
-    known = _existing(session, deal.id, [o.id for o in others])
-    for other in others:
-        found = evidence(deal, other, rules, wanted & shared[other.id])
         rule = _rule(deal, other)
-        if found is None or (other.id, rule) in known:
+        if other.id not in found or (other.id, rule) in known:
             continue
+        touched.setdefault(other.id, (other, _state(other)))
         first, second = sorted((deal, other), key=lambda d: (_registered(d), d.id))
-        conflict = RegistrationConflictRow(deal_id=second.id, other_deal_id=first.id, rule=rule, evidence=found)
+        conflict = RegistrationConflictRow(deal_id=second.id, other_deal_id=first.id, rule=rule,
+                                           evidence=found[other.id])
         session.add(conflict)
         created.append(conflict)
         if rules.policy == "first_to_register" and rule != "direct_opportunity":
@@ -203,7 +207,6 @@ def _check(session: Session, rules: Registration, deal: DealRow, now: datetime,
         else:
             flagged, against = (second, first) if second.is_partner_deal else (first, second)
             flagged.conflict_flag, flagged.conflict_reason = True, _reason(rule, against)
-    session.flush()
     return created
 
 
