@@ -26,7 +26,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from config.program import Registration
-from mapping.names import name_key
+from mapping.names import name_key, phonetic_key
 from sync.conflicts import check
 from sync.store import Store
 from sync.store.migrate import upgrade
@@ -57,9 +57,11 @@ def load(store: Store, count: int, rng: random.Random) -> list[tuple[str, str, s
         name, domain, country = rng.choice(customers)
         registered = NOW - timedelta(days=rng.randint(0, 200))
         deal_id = f"d{i:08d}"
+        key = name_key(name)
         deals.append({
             "id": deal_id, "partner_id": f"p{rng.randrange(500):05d}", "name": f"deal {i}", "customer_name": name,
-            "customer_key": name_key(name), "customer_domain": domain if rng.random() < 0.7 else None,
+            "customer_key": key, "customer_phonetic": phonetic_key(key),
+            "customer_domain": domain if rng.random() < 0.7 else None,
             "customer_country": country, "registration_status": rng.choice(STATUSES), "is_partner_deal": True,
             "stage": "open", "registered_at": registered, "expires_at": registered + timedelta(days=90),
             "conflict_flag": False, "sla_breached": False, "created_at": registered, "updated_at": registered,

@@ -3,7 +3,8 @@
 A registration conflicts with another when the end customer matches (same domain, or a fuzzy name in the
 same country), a product family overlaps and both are active (submitted or approved, not expired). The same
 partner registering the same deal twice, and an open direct opportunity for the customer, are flagged too.
-Candidates come from indexed lookups (domain; name-key prefix + country; product family), never a scan.
+Candidates come from index equalities (domain; name key or phonetic key within the country; product
+family), never a scan; the fuzzy name score then decides among them.
 """
 
 from collections.abc import Sequence
@@ -16,7 +17,7 @@ from sqlalchemy import Select, and_, bindparam, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from config.program import Registration
-from mapping.names import name_key
+from mapping.names import name_key, phonetic_key
 from sync.context import RuleContext
 from sync.outbox import enqueue, linked_systems
 from sync.store.tables import DealProductRow, DealRow, RegistrationConflictRow
@@ -36,16 +37,6 @@ def customer_similarity(a: str | None, b: str | None) -> float:
     return 0.5 * fuzz.token_sort_ratio(a, b) / 100 + 0.5 * JaroWinkler.normalized_similarity(a, b)
 
 
-def _key_range(key: str) -> tuple[str, str | None]:
-    """[low, high) of name keys starting like `key`'s first word; letters/digits only, so any collation agrees."""
-    prefix = key.split()[0][:4]
-    while prefix and prefix[-1] in "z9":
-        prefix = prefix[:-1]
-    if not prefix:  # a first word of only z and 9: matched by domain alone
-        return "", None
-    return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
-
-
 _FAMILIES = select(DealProductRow.deal_id, DealProductRow.family).where(
     DealProductRow.deal_id.in_(bindparam("ids", expanding=True)))
 
@@ -61,6 +52,7 @@ def families(session: Session, deal_ids: Sequence[str]) -> dict[str, set[str]]:
 def refresh(deal: DealRow, rules: Registration, now: datetime) -> None:
     """Keys, protection window, expiry and approval SLA of one deal, from its own fields."""
     deal.customer_key = name_key(deal.customer_name)
+    deal.customer_phonetic = phonetic_key(deal.customer_key)
     if deal.is_partner_deal and deal.expires_at is None and deal.registration_status in ACTIVE:
         deal.expires_at = (deal.registered_at or deal.created_at or now) + timedelta(days=rules.protection_days)
     if deal.registration_status in ACTIVE and deal.expires_at is not None and deal.expires_at <= now:
@@ -69,14 +61,20 @@ def refresh(deal: DealRow, rules: Registration, now: datetime) -> None:
     deal.sla_breached = deal.is_partner_deal and deal.registration_status == "submitted" and due <= now
 
 
-def _rivals_query(by_domain: bool, by_key: bool) -> Select[Any]:
-    """Built once per shape with bind parameters: a check costs the lookups, not statement building."""
+def _rivals_query(by_domain: bool, by_name: bool) -> Select[Any]:
+    """Built once per shape with bind parameters: a check costs the lookups, not statement building.
+
+    Same customer = same domain, or in the same country the same name key or the same phonetic key
+    (three index equalities), so the candidate set is the customer's own deals, not a range scan.
+    """
     same_customer = []
     if by_domain:
         same_customer.append(DealRow.customer_domain == bindparam("domain"))
-    if by_key:
-        same_customer.append(and_(DealRow.customer_key.between(bindparam("low"), bindparam("high")),
+    if by_name:
+        same_customer.append(and_(DealRow.customer_key == bindparam("key"),
                                   DealRow.customer_country == bindparam("country")))
+        same_customer.append(and_(DealRow.customer_country == bindparam("country"),
+                                  DealRow.customer_phonetic == bindparam("phonetic")))
     active_partner = and_(DealRow.is_partner_deal.is_(True), DealRow.registration_status.in_(ACTIVE),
                           or_(DealRow.expires_at.is_(None), DealRow.expires_at > bindparam("now")))
     open_direct = and_(DealRow.is_partner_deal.is_(False), DealRow.stage == "open")
@@ -95,9 +93,8 @@ def rivals(session: Session, deal: DealRow, now: datetime) -> list[DealRow]:
     """Active deals for a possibly-same customer sharing a product family with `deal` (one query)."""
     params: dict[str, Any] = {"deal_id": deal.id, "now": now, "domain": deal.customer_domain}
     if deal.customer_key and deal.customer_country:
-        params["low"], params["high"] = _key_range(deal.customer_key)
-        params["country"] = deal.customer_country
-    shape = (bool(deal.customer_domain), params.get("high") is not None)
+        params.update(key=deal.customer_key, phonetic=deal.customer_phonetic, country=deal.customer_country)
+    shape = (bool(deal.customer_domain), "key" in params)
     if shape not in _RIVALS:
         return []
     return list(session.scalars(_RIVALS[shape], params))

@@ -79,6 +79,15 @@ def test_same_domain_matches_across_names(hub: Store) -> None:
     assert [(c.rule, c.evidence["domain"]) for c in _run(hub, ["d2"])] == [("customer_overlap", "contoso.com")]
 
 
+def test_misspelled_customer_in_the_same_country(hub: Store) -> None:
+    with hub.session() as s:
+        _deal(s, "d1", registered=NOW - timedelta(days=20), customer_domain=None)
+        _deal(s, "d2", partner="pB", customer_name="Contosso Limited", customer_domain=None)
+    found = _run(hub, ["d1", "d2"])
+    assert [(c.rule, c.evidence["country"]) for c in found] == [("customer_overlap", "GB")]
+    assert found[0].evidence["customer_name"] >= 0.9
+
+
 def test_duplicate_registration_by_the_same_partner(hub: Store) -> None:
     with hub.session() as s:
         _deal(s, "d1", registered=NOW - timedelta(days=20))
