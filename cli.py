@@ -2,6 +2,7 @@
 
 import json
 import os
+import sys
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,7 +25,8 @@ app.add_typer(incentives_app, name="incentives")
 errors_app = typer.Typer(help="Quarantined records: list, show, edit and replay.", no_args_is_help=True)
 app.add_typer(errors_app, name="errors")
 
-console = Console(emoji=False, soft_wrap=True)
+# Piped output keeps whole lines (rich would otherwise cut tables to 80 columns).
+console = Console(emoji=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, emoji=False, soft_wrap=True)
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", "-c", help="YAML settings file (else PARTNERSYNC_CONFIG).")
@@ -458,6 +460,45 @@ def errors_retry(ctx: typer.Context, error_id: Annotated[int | None, typer.Argum
     console.print(f"fixed {len(report.fixed)}, still failing {len(report.failing)}, "
                   f"pushed again {len(report.requeued)}")
     raise typer.Exit(1 if report.failing else 0)
+
+
+DEMO_DB = Path("partnersync-demo.db")
+
+
+@app.command()
+def demo(
+    records: Annotated[int, typer.Option("--records", min=50, help="How many partners + deals to seed.")] = 2000,
+    serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the dashboard after the summary.")] = True,
+    port: Annotated[int, typer.Option(help="Dashboard port.")] = 8000,
+    database: Annotated[Path, typer.Option(help="The demo's own SQLite hub (recreated).")] = DEMO_DB,
+) -> None:
+    """Start every sandbox in-process, seed realistic data, sync everything, run the rules, show the result."""
+    from rich.progress import Progress
+
+    from sandbox.demo import Demo
+
+    run = Demo(database.resolve(), records)
+    try:
+        loaded = run.start()
+        seeded = run.seed()
+        console.print("seeded: " + ", ".join(f"{k} {v}" for k, v in seeded.items()))
+        with Progress(console=err, transient=True) as progress:
+            result = run.run(StreamProgress(progress))
+        _print_runs(result.runs, dry_run=False)
+        facts = Table("what", "result", title="partnersync demo")
+        for key, value in result.facts.items():
+            facts.add_row(key, str(value))
+        console.print(facts)
+        if serve:
+            import uvicorn
+
+            from web.app import create_app
+
+            assert run.store is not None
+            console.print(f"dashboard: http://127.0.0.1:{port}/  (Ctrl-C to stop)")
+            uvicorn.run(create_app(loaded, run.store), host="127.0.0.1", port=port, log_level="warning")
+    finally:
+        run.stop()
 
 
 def main() -> None:
