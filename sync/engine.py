@@ -18,7 +18,7 @@ from config import Settings
 from connectors.base import ConnectorError, Cursor, RateLimited
 from sync import cursors, erp_payouts
 from sync.context import RuleContext
-from sync.fieldrules import Decision
+from sync.preview import Planned, planned
 from sync.pull import apply_page
 from sync.push import push
 from sync.rules import run_rules
@@ -44,7 +44,7 @@ class RunReport:
     api_calls: int = 0
     message: str | None = None
     run_id: str | None = None
-    planned: list[tuple[str, Decision]] = field(default_factory=list)
+    planned: list[Planned] = field(default_factory=list)
 
 
 class Engine:
@@ -66,11 +66,13 @@ class Engine:
         reports = [self.pull(s, e, full=full, dry_run=dry_run, progress=progress)
                    for s, e in self.streams(system, entity)]
         if not dry_run:
-            by_stream = {(r.system, r.entity): r for r in reports}
-            for s, e in self.streams(None, entity):
-                report = by_stream.get((s, e)) or RunReport(s, e)
-                self.push(s, e, report)
+            self.push_all(reports, entity)
         return reports
+
+    def push_all(self, reports: list[RunReport] | None = None, entity: str | None = None) -> list[RunReport]:
+        """Drain the outbox of every stream (partners first); counts go onto the pull's run when given."""
+        by_stream = {(r.system, r.entity): r for r in reports or []}
+        return [self.push(s, e, by_stream.get((s, e))) for s, e in self.streams(None, entity)]
 
     def pull(self, system: str, entity: str, *, full: bool = False, dry_run: bool = False,
              progress: Progress | None = None) -> RunReport:
@@ -93,7 +95,7 @@ class Engine:
                     ctx = RuleContext(session, self.settings, run_id, system)
                     run_rules(ctx, entity, result.changed)
                     if dry_run:
-                        report.planned += result.decisions
+                        report.planned += planned(session, self.settings, self.systems, run_id)
                         session.rollback()
                     else:
                         cursors.save(session, system, entity, page.cursor)

@@ -115,8 +115,7 @@ def _records(session: Session, settings: Settings, system: System, fmap: FieldMa
             record = fmap.to_record(typed(fmap, current, values), hub_id)
             if hub_id in linked:
                 record[fmap.id_field] = linked[hub_id].external_id
-            echoed = records.model_values(fmap.to_model(record), snapshot)
-            snapshot.update({k: v for k, v in echoed.items() if k not in fmap.references})
+            snapshot.update({k: v for k, v in echo(fmap, record, snapshot).items() if k not in fmap.references})
         except ValidationError as exc:
             record = values
             report.errors["mapping"] += 1
@@ -126,6 +125,23 @@ def _records(session: Session, settings: Settings, system: System, fmap: FieldMa
             continue
         outgoing[hub_id] = (record, snapshot)
     return outgoing, waiting
+
+
+def echo(fmap: FieldMap[Any], record: Record, fields: dict[str, Any]) -> dict[str, Any]:
+    """What the system will report back for `record` once stored: its values through the map and the model.
+
+    Fields the system only stores (write-only there, like an incentive amount as a plain number) do not
+    survive the trip as unified values; they keep the hub's value in the snapshot.
+    """
+    values = {k: v for k, v in fmap.to_values(record).items() if k != "modified_at"}
+    while True:
+        try:
+            return records.model_values(fmap.model.model_validate(values), [k for k in fields if k in values])
+        except ValidationError as exc:
+            broken = {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
+            if not broken & values.keys():
+                raise
+            values = {k: v for k, v in values.items() if k not in broken}
 
 
 def typed(fmap: FieldMap[Any], current: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
