@@ -1,22 +1,26 @@
-"""`partnersync duplicates ...` and `conflicts ...` as a person runs them against the hub."""
+"""`partnersync duplicates ...` and `conflicts ...` against the hub, run in-process (the CSV and main CLI
+tests already cover the real console script; this keeps the many invocations here fast)."""
 
-import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
+from typer.testing import CliRunner, Result
 
+from cli import app
 from config import Settings
 from config.program import ProgramRules, Registration
 from sync import conflicts, dedup
 from sync.context import RuleContext
 from sync.store import Store
 from sync.store.tables import DealProductRow, DealRow, PartnerMergeRow, PartnerRow
-from tests.integration.test_cli import run
+
+
+def run(*args: str, url: str) -> Result:
+    return CliRunner().invoke(app, list(args), env={"PARTNERSYNC_DATABASE_URL": url})
 
 
 def test_review_queue_and_conflicts_from_the_command_line(workdir: Path, store: Store) -> None:
-    env = {**os.environ, "PARTNERSYNC_DATABASE_URL": store.url}
     with store.session() as s:
         s.add_all([PartnerRow(id="cli-b1", name="Initech LLC", country="US", city="Austin"),
                    PartnerRow(id="cli-b2", name="Initech Inc", country="US"),
@@ -34,30 +38,30 @@ def test_review_queue_and_conflicts_from_the_command_line(workdir: Path, store: 
             s.add(DealProductRow(deal_id=deal_id, product="fw", family="firewall"))
         manual = Settings(program=ProgramRules(registration=Registration(policy="manual")))
         conflicts.on_deals_changed(RuleContext(session=s, settings=manual), ["cli-d1", "cli-d2"])
-    listed = run("duplicates", "list", cwd=workdir, env=env)
-    assert listed.returncode == 0 and "cli-b1" in listed.stdout and "cli-c1" in listed.stdout, listed.stderr
+    listed = run("duplicates", "list", url=store.url)
+    assert listed.exit_code == 0 and "cli-b1" in listed.output and "cli-c1" in listed.output, listed.stderr
     with store.session() as s:
         ids = {c.partner_a: c.id for c in dedup.open_candidates(s)}
-    merged = run("duplicates", "merge", str(ids["cli-b1"]), cwd=workdir, env=env)
-    assert merged.returncode == 0 and "cli-b2 -> cli-b1" in merged.stdout, merged.stderr
-    rejected = run("duplicates", "reject", str(ids["cli-c1"]), cwd=workdir, env=env)
-    assert rejected.returncode == 0, rejected.stderr
-    again = run("duplicates", "reject", str(ids["cli-c1"]), cwd=workdir, env=env)
-    assert again.returncode == 2 and "already rejected" in again.stderr
+    merged = run("duplicates", "merge", str(ids["cli-b1"]), url=store.url)
+    assert merged.exit_code == 0 and "cli-b2 -> cli-b1" in merged.output, merged.stderr
+    rejected = run("duplicates", "reject", str(ids["cli-c1"]), url=store.url)
+    assert rejected.exit_code == 0, rejected.output
+    again = run("duplicates", "reject", str(ids["cli-c1"]), url=store.url)
+    assert again.exit_code == 2 and "already rejected" in again.stderr
     with store.session() as s:
         merge_id = s.scalars(select(PartnerMergeRow.id)).one()
-    undone = run("duplicates", "unmerge", str(merge_id), cwd=workdir, env=env)
-    assert undone.returncode == 0 and "cli-b2 restored" in undone.stdout, undone.stderr
-    assert run("duplicates", "unmerge", "999999", cwd=workdir, env=env).returncode == 2
+    undone = run("duplicates", "unmerge", str(merge_id), url=store.url)
+    assert undone.exit_code == 0 and "cli-b2 restored" in undone.output, undone.stderr
+    assert run("duplicates", "unmerge", "999999", url=store.url).exit_code == 2
 
-    shown = run("conflicts", "list", cwd=workdir, env=env)
-    assert shown.returncode == 0 and "customer_overlap" in shown.stdout, shown.stderr
+    shown = run("conflicts", "list", url=store.url)
+    assert shown.exit_code == 0 and "customer_overlap" in shown.output, shown.stderr
     with store.session() as s:
         conflict_id = conflicts.open_conflicts(s)[0].id
-    wrong = run("conflicts", "resolve", str(conflict_id), "--winner", "nope", cwd=workdir, env=env)
-    assert wrong.returncode == 2 and "winner 'nope' is neither" in wrong.stderr
-    resolved = run("conflicts", "resolve", str(conflict_id), "--winner", "cli-d2", cwd=workdir, env=env)
-    assert resolved.returncode == 0, resolved.stderr
+    wrong = run("conflicts", "resolve", str(conflict_id), "--winner", "nope", url=store.url)
+    assert wrong.exit_code == 2 and "winner 'nope' is neither" in wrong.stderr
+    resolved = run("conflicts", "resolve", str(conflict_id), "--winner", "cli-d2", url=store.url)
+    assert resolved.exit_code == 0, resolved.output
     with store.session() as s:
         assert s.get(DealRow, "cli-d1").registration_status == "rejected"  # type: ignore[union-attr]
     for result in (again, wrong):
