@@ -60,11 +60,12 @@ def detect_encoding(head: bytes) -> str:
     return "utf-8"
 
 
-def _dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:
+def _delimiter(sample: str) -> str:
+    """Only the delimiter is sniffed: spreadsheets always quote with `"` and double it inside fields."""
     try:
-        return csv.Sniffer().sniff(sample, delimiters=",;\t|")
+        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
     except csv.Error:
-        return csv.excel
+        return ","
 
 
 def read_rows(path: Path, id_column: str, fields: dict[str, str]) -> Iterator[tuple[str, dict[str, str]]]:
@@ -78,8 +79,8 @@ def read_rows(path: Path, id_column: str, fields: dict[str, str]) -> Iterator[tu
     with path.open(encoding=encoding, errors="replace", newline="") as handle:
         sample = handle.read(SAMPLE)
         handle.seek(0)
-        lines = sample.splitlines()
-        reader = csv.reader(handle, _dialect("\n".join(lines[: min(50, max(1, len(lines) - 1))])))
+        cut = sample.rfind("\n")
+        reader = csv.reader(handle, delimiter=_delimiter(sample[:cut] if cut > 0 else sample))
         header = [column.strip() for column in next(reader, [])]
         if not header:
             raise CsvError(f"{path}: empty file, expected a header row")

@@ -16,6 +16,7 @@ ROWS = [
     ("5", "Acme Solutions; Inc", "", "", "US"),
     ("6", "", "", "", ""),
     ("7", "Acme Solutions Ltd", "", "", "GB"),
+    ("8", 'Foo "Bar", Ltd\nsecond line', "", "", "GB"),
 ]
 
 
@@ -43,8 +44,8 @@ def test_dedupe_reads_what_spreadsheets_write(workdir: Path, encoding: str, deli
     result = run("dedupe", str(source), "--out", str(out), "--id-column", "id", "--field", "name=Company",
                  "--field", "website=Web", "--field", "phone=Phone", "--field", "country=Country", cwd=workdir)
     assert result.returncode == 0, result.stderr
-    assert "7 rows, 5 clusters" in result.stdout
-    assert _clusters(out) == {"1": "1", "2": "1", "3": "3", "4": "3", "5": "5", "6": "6", "7": "7"}
+    assert "8 rows, 6 clusters" in result.stdout
+    assert _clusters(out) == {"1": "1", "2": "1", "3": "3", "4": "3", "5": "5", "6": "6", "7": "7", "8": "8"}
     assert not (workdir / "partnersync.db").exists()
 
 
