@@ -150,6 +150,9 @@ def dedupe(
     id_column: Annotated[str, typer.Option("--id-column", help="Column holding each row's id.")],
     field: Annotated[list[str], typer.Option("--field", help="FIELD=COLUMN; fields: name, website, email, phone, "
                                              "street, city, postal_code, country, tax_id.")],
+    threshold: Annotated[float | None, typer.Option(
+        "--threshold", min=0.0, max=1.0, help="Pair score that joins a cluster (default program.dedup.auto_merge; "
+        "a name + country match alone scores about 0.82).")] = None,
 ) -> None:
     """Cluster the rows of a CSV by partner identity (no database needed); OUT has id,cluster_id."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -158,6 +161,7 @@ def dedupe(
     from sync.dedupe_csv import dedupe as run_dedupe
 
     rules = settings(ctx).program.dedup
+    cutoff = rules.auto_merge if threshold is None else threshold
     try:
         fields = parse_fields(field)
         if not input_csv.is_file():
@@ -166,7 +170,7 @@ def dedupe(
         with Progress(TextColumn("reading rows"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=err, disable=not big) as bar:
             task = bar.add_task("rows", total=None)
-            result = run_dedupe(input_csv, out, id_column, fields, rules,
+            result = run_dedupe(input_csv, out, id_column, fields, cutoff,
                                 lambda n: bar.update(task, completed=n) if n % 1000 == 0 else None)
     except CsvError as exc:
         raise fail(str(exc)) from None

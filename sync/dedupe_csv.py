@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from config.program import Dedup
 from sync.matching import FIELDS, Keys, clusters, keys, matches
 
 SAMPLE = 64 * 1024
@@ -95,7 +94,7 @@ def read_rows(path: Path, id_column: str, fields: dict[str, str]) -> Iterator[tu
             yield (row[index[id_column]] if index[id_column] < len(row) else ""), cells
 
 
-def dedupe(path: Path, out: Path, id_column: str, fields: dict[str, str], rules: Dedup,
+def dedupe(path: Path, out: Path, id_column: str, fields: dict[str, str], threshold: float,
            progress: Progress | None = None) -> Result:
     """Cluster the rows of `path` and write `id,cluster_id` (cluster id = id of its first row) to `out`."""
     ids: list[str] = []
@@ -105,7 +104,7 @@ def dedupe(path: Path, out: Path, id_column: str, fields: dict[str, str], rules:
         prepared.append(keys(f"{number:012d}", values))
         if progress is not None:
             progress(number + 1)
-    found = clusters([k.id for k in prepared], matches(prepared, rules.auto_merge))
+    found = clusters([k.id for k in prepared], matches(prepared, threshold))
     try:
         with out.open("w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle)

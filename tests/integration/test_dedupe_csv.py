@@ -63,3 +63,15 @@ def test_bad_column_and_bad_field_exit_2_naming_them(workdir: Path) -> None:
     for result in (bad, bad_id, unknown, missing):
         assert "Traceback" not in result.stderr
     assert not Path(out).exists()
+
+
+def test_threshold_lets_name_and_country_alone_cluster(workdir: Path) -> None:
+    source = workdir / "names.csv"
+    source.write_text('id,name,country\n1,"Acme, Inc.",US\n2,ACME Inc,United States\n3,Acme Ltd,GB\n', encoding="utf-8")
+    out = workdir / "out.csv"
+    args = ("dedupe", str(source), "--out", str(out), "--id-column", "id", "--field", "name=name",
+            "--field", "country=country")
+    assert run(*args, cwd=workdir).returncode == 0
+    assert _clusters(out) == {"1": "1", "2": "2", "3": "3"}  # name + country alone: review, not merge
+    assert run(*args, "--threshold", "0.8", cwd=workdir).returncode == 0
+    assert _clusters(out) == {"1": "1", "2": "1", "3": "3"}  # never across countries
