@@ -75,6 +75,7 @@ def test_limit_stops_cleanly_and_the_run_resumes_from_the_cursor(sandbox: Salesf
 
 def test_quotes_and_backslashes_round_trip_and_cannot_alter_a_query(sandbox: SalesforceSandbox) -> None:
     nasty = "O'Brien \\ Söhne \"Partners\"' OR Name != '\\"
+    sandbox.org.now = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)  # every row in one second
     conn = connector_for(sandbox, partner_filter="")
     [result] = conn.push("partner", [{"PartnerSync_Id__c": "hub-1", "Name": nasty}])
     assert result.success, result.error
