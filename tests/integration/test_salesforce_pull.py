@@ -16,6 +16,7 @@ __all__ = ["sandbox"]
 
 
 def test_pull_streams_pages_and_reports_deletes_across_pages(sandbox: SalesforceSandbox) -> None:
+    sandbox.org.now = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)  # deletes in the seed's second: spread over pages
     ids = sandbox.seed_accounts(450)
     gone = set(ids[5:400:7])
     for record_id in gone:
