@@ -35,7 +35,8 @@ def company(hs: HubSpotSandbox, name: str) -> dict[str, Any]:
     return next(c for c in hs.live("companies") if c["properties"]["name"] == name)
 
 
-def test_round_trip_rules_conflicts_and_fixed_point(store: Store, crms: tuple[SalesforceSandbox, HubSpotSandbox]) -> None:
+def test_round_trip_rules_conflicts_and_fixed_point(
+        store: Store, crms: tuple[SalesforceSandbox, HubSpotSandbox]) -> None:
     sf, hs = crms
     accounts = sf.seed_accounts(3, Phone=None)
     [acme] = sf.seed_accounts(1, Name="Acme", Phone=None, BillingCity="Berlin", BillingCountry="DE")
