@@ -7,6 +7,7 @@ from starlette.routing import Route
 
 from config import Settings
 from sync.store import Store
+from web import webhooks
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -15,7 +16,7 @@ async def healthz(request: Request) -> JSONResponse:
 
 def create_app(settings: Settings, store: Store) -> Starlette:
     """The app for `partnersync serve`, the demo and tests; state carries settings and the store."""
-    routes = [Route("/healthz", healthz)]
+    routes = [Route("/healthz", healthz), *webhooks.routes]
     app = Starlette(routes=routes)
     app.state.settings = settings
     app.state.store = store
