@@ -359,3 +359,44 @@ class HubSpotSandbox:
         with self.lock:
             self.groups[kind].add(body["name"])
         return JSONResponse(body, status_code=201)
+
+
+CUSTOM_PROPERTIES = ("partnersync_id", "partnersync_tax_id", "partnersync_tier", "partnersync_customer_name",
+                     "partnersync_customer_domain", "partnersync_customer_country", "partnersync_products",
+                     "partnersync_registration_status", "partnersync_conflict_reason", "partnersync_expires_at",
+                     "partnersync_incentive_amount", "partnersync_incentive_status")
+
+
+def ready(sandbox: HubSpotSandbox) -> HubSpotSandbox:
+    """The portal as an admin leaves it after set-up: partnersync's custom properties exist."""
+    for kind in OBJECTS:
+        sandbox.groups[kind].add("partnersync")
+        sandbox.define_properties(kind, *CUSTOM_PROPERTIES, unique="partnersync_id")
+    return sandbox
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m sandbox.hubspot --companies N`: serve a seeded portal until stdin closes.
+
+    Prints one JSON line with `url` and `access_token` (bench/ keeps the sandbox's memory out of the
+    measured process). Limits are lifted so the bench measures calls, not waiting.
+    """
+    import argparse
+    import sys
+
+    from faker import Faker
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--companies", type=int, default=0)
+    args = parser.parse_args(argv)
+    fake = Faker()
+    fake.seed_instance(7)
+    with ready(HubSpotSandbox(window_limit=10_000_000, search_per_second=10_000_000)) as sandbox:
+        for _ in range(args.companies):
+            sandbox.create("companies", {"name": fake.company(), "domain": fake.domain_name()})
+        print(json.dumps({"url": sandbox.url, "access_token": sandbox.access_token}), flush=True)
+        sys.stdin.read()
+
+
+if __name__ == "__main__":
+    main()
