@@ -19,7 +19,6 @@ from mapping.base import FieldMap
 from sync import fieldrules, links, outbox, quarantine, records
 from sync.store.tables import ChangeLogRow, now
 
-
 HUB_ID_KEY = "partnersync_id"  # in a link's snapshot: the hub id the system's record carries
 
 
