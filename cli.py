@@ -307,6 +307,179 @@ def _print_differences(period: str, rows: list[dict[str, str | None]], fmt: str)
         console.print(table)
 
 
+errors_app = typer.Typer(help="Quarantined records: list, show, edit and replay.", no_args_is_help=True)
+app.add_typer(errors_app, name="errors")
+
+
+def engine(ctx: typer.Context, *, system: str | None = None) -> Any:
+    """The sync engine over every configured system; exit 2 when none is (or `system` is not)."""
+    from sync.engine import Engine
+    from sync.systems import build, configured_systems
+
+    loaded = settings(ctx)
+    names = configured_systems(loaded)
+    if not names:
+        raise fail("no system configured: set salesforce.instance_url, hubspot.access_token or erp.base_url")
+    if system is not None and system not in names:
+        raise fail(f"--system: {system!r} is not configured (configured: {', '.join(names)})")
+    try:
+        return Engine(store(ctx), loaded, build(loaded))
+    except (ValueError, ImportError) as exc:
+        raise fail(f"cannot build connectors: {exc}") from None
+
+
+@app.command()
+def sync(
+    ctx: typer.Context,
+    once: Annotated[bool, typer.Option("--once", help="One cycle (the default; the worker loops).")] = True,
+    system: Annotated[str | None, typer.Option("--system", help="Only this system.")] = None,
+    entity: Annotated[str | None, typer.Option("--entity", help="Only this entity.")] = None,
+    full: Annotated[bool, typer.Option("--full", help="Re-read everything (reconcile).")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; write nothing.")] = False,
+) -> None:
+    """Run one sync cycle inline (no broker): pull, merge, push, per system x entity."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    if entity is not None and entity not in ("partner", "deal", "payout"):
+        raise fail(f"--entity: unknown entity {entity!r}; expected partner, deal or payout")
+    eng = engine(ctx, system=system)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed} records"),
+                  console=err, transient=True) as progress:
+        tasks: dict[str, Any] = {}
+
+        def on_page(report: Any, count: int) -> None:
+            key = f"{report.system} {report.entity}"
+            if key not in tasks:
+                tasks[key] = progress.add_task(key, total=None)
+            progress.advance(tasks[key], count)
+
+        reports = eng.cycle(system=system, entity=entity, full=full, dry_run=dry_run, on_page=on_page)
+    table = Table("system", "entity", "status", "in", "out", "echoes", "errors", "api calls")
+    for r in reports:
+        errors = ", ".join(f"{k}={v}" for k, v in r.errors.items()) or "-"
+        table.add_row(r.system, r.entity, r.status, str(r.records_in), str(r.records_out), str(r.echoes), errors,
+                      str(r.api_calls))
+    console.print(table)
+    for r in reports:
+        if r.message:
+            console.print(f"{r.system} {r.entity}: {r.message}", highlight=False, markup=False)
+    if dry_run:
+        for change in (c for r in reports for c in r.changes):
+            target = change.external_id or "(new)"
+            console.print(f"{change.system} {change.entity} {change.operation} {target} hub={change.hub_id}",
+                          highlight=False, markup=False)
+            for name, old, new in change.fields:
+                console.print(f"    {name}: {old!r} -> {new!r}", highlight=False, markup=False)
+    if any(r.status == "failed" for r in reports):
+        raise typer.Exit(1)
+
+
+@errors_app.command("list")
+def errors_list(ctx: typer.Context, all_: Annotated[bool, typer.Option("--all", help="Resolved too.")] = False,
+                ) -> None:
+    """Quarantined records with their reason."""
+    from sync.quarantine import listing
+
+    rows = listing(store(ctx), include_resolved=all_)
+    if not rows:
+        console.print("no quarantined records")
+        return
+    table = Table("id", "system", "entity", "dir", "record", "category", "field", "attempts", "status", "message")
+    for r in rows:
+        table.add_row(str(r.id), r.system, r.entity, r.direction, r.external_id or r.hub_id or "-", r.category,
+                      r.field or "-", str(r.attempts), r.status, r.message)
+    console.print(table)
+
+
+@errors_app.command("show")
+def errors_show(ctx: typer.Context, error_id: int) -> None:
+    """One quarantined record: reason and raw payload (JSON)."""
+    from sync.quarantine import listing
+
+    found = [r for r in listing(store(ctx), include_resolved=True) if r.id == error_id]
+    if not found:
+        raise fail(f"no quarantined record with id {error_id}")
+    r = found[0]
+    typer.echo(json.dumps({"id": r.id, "system": r.system, "entity": r.entity, "direction": r.direction,
+                           "external_id": r.external_id, "hub_id": r.hub_id, "category": r.category,
+                           "field": r.field, "message": r.message, "attempts": r.attempts, "status": r.status,
+                           "raw_payload": r.raw_payload}, indent=2, default=str))
+
+
+def _payload(path: Path) -> dict[str, Any]:
+    try:
+        payload = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise fail(f"{path}: not a JSON object: {exc}") from None
+    if not isinstance(payload, dict):
+        raise fail(f"{path}: not a JSON object")
+    return payload
+
+
+@errors_app.command("edit")
+def errors_edit(ctx: typer.Context, error_id: int,
+                payload: Annotated[Path, typer.Option("--payload", help="JSON file: the corrected record.")]) -> None:
+    """Replace a quarantined record's raw payload (then `errors retry ID`)."""
+    from sync.replay import ReplayError, edit
+
+    try:
+        edit(engine(ctx), error_id, _payload(payload))
+    except ReplayError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"payload of {error_id} replaced; replay with `partnersync errors retry {error_id}`")
+
+
+@errors_app.command("retry")
+def errors_retry(
+    ctx: typer.Context,
+    error_id: Annotated[int | None, typer.Argument(help="Quarantined record id.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every open quarantined record.")] = False,
+    payload: Annotated[Path | None, typer.Option("--payload", help="Replay with this JSON payload.")] = None,
+) -> None:
+    """Replay through the current config and mapping; exit 1 when some fail again."""
+    from sync.replay import ReplayError, edit, retry
+
+    if (error_id is None) == (not all_):
+        raise fail("give one quarantined record id or --all")
+    eng = engine(ctx)
+    try:
+        if payload is not None:
+            if error_id is None:
+                raise fail("--payload needs a record id")
+            edit(eng, error_id, _payload(payload))
+        done = retry(eng, None if all_ else [error_id] if error_id is not None else None)
+    except ReplayError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"resolved {len(done.resolved)}, still failing {len(done.failed)}")
+    for key, message in done.failed.items():
+        console.print(f"  {key}: {message}", highlight=False, markup=False)
+    if done.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def history(
+    ctx: typer.Context,
+    entity: Annotated[str, typer.Argument(help="partner or deal")],
+    record_id: Annotated[str, typer.Argument(help="Hub id or any system's id of the record.")],
+    field: Annotated[str | None, typer.Option("--field", help="Only this unified field.")] = None,
+) -> None:
+    """Field-level lineage: who changed this, where, when, by which rule."""
+    from sync.history import history as lineage
+
+    if entity not in ("partner", "deal"):
+        raise fail(f"entity: unknown {entity!r}; expected partner or deal")
+    changes = lineage(store(ctx), entity, record_id, field)
+    if not changes:
+        console.print(f"no changes recorded for {entity} {record_id}")
+        return
+    table = Table("at", "field", "old", "new", "source", "source modified", "rule", "run")
+    for c in changes:
+        table.add_row(str(c.changed_at), c.field, c.old or "", c.new or "", c.source,
+                      str(c.source_modified_at or "-"), c.rule or "-", c.run_id or "-")
+    console.print(table)
+
+
 def main() -> None:
     app()
 

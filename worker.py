@@ -1,13 +1,163 @@
 """The distributed runtime: the dramatiq broker (Redis, from PARTNERSYNC_REDIS_URL) and its actors.
 
-Run with `dramatiq worker` and, for the schedule, `periodiq worker`.
+Run `dramatiq worker` (any number of processes, on any hosts) and one `periodiq worker` for the
+schedule. Every stream runs under a Redis mutex (never pulled twice at once); HubSpot calls share a
+window limiter (190 requests / 10 s) and searches a bucket limiter (4 / s) across all processes.
 """
+
+import time
+from collections.abc import Iterator, Sequence
+from functools import cache
+from typing import Any
 
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
+from dramatiq.rate_limits import BucketRateLimiter, ConcurrentRateLimiter, RateLimiter, WindowRateLimiter
+from dramatiq.rate_limits.backends import RedisBackend
+from periodiq import PeriodiqMiddleware, cron
 
 from config import load_settings
+from connectors.base import ApiUsage, Connector, Cursor, Page, PushResult, RateLimited, Record
+from sync.engine import Engine, StreamReport
+from sync.health import record_dead_letter
+from sync.store import Store
+from sync.systems import Stream, build
 
 settings = load_settings()
 broker = RedisBroker(url=settings.redis_url)
+broker.add_middleware(PeriodiqMiddleware(skip_delay=30))
 dramatiq.set_broker(broker)
+backend = RedisBackend(url=settings.redis_url)
+
+HUBSPOT_WINDOW = WindowRateLimiter(backend, "partnersync:hubspot:window", limit=190, window=10)
+HUBSPOT_SEARCH = BucketRateLimiter(backend, "partnersync:hubspot:search", limit=4, bucket=1000)
+STREAM_TTL_MS = 30 * 60 * 1000
+WAIT_SECONDS = 10.0
+
+
+class Throttled(Connector):
+    """A connector whose calls first take a token from the shared Redis limiters."""
+
+    def __init__(self, inner: Connector, limiters: Sequence[RateLimiter], pull_limiters: Sequence[RateLimiter]):
+        super().__init__()
+        self.inner, self.limiters, self.pull_limiters = inner, limiters, pull_limiters
+        self.system, self.entities = inner.system, inner.entities
+        self.usage = inner.usage
+
+    def _take(self, limiters: Sequence[RateLimiter]) -> None:
+        """Wait up to WAIT_SECONDS for a token of every limiter, else stop the run cleanly."""
+        for limiter in limiters:
+            deadline = time.monotonic() + WAIT_SECONDS
+            while True:
+                with limiter.acquire(raise_on_failure=False) as acquired:
+                    if acquired:
+                        break
+                if time.monotonic() > deadline:
+                    raise RateLimited(f"{self.system}: shared rate limit {limiter.key} reached", WAIT_SECONDS)
+                time.sleep(0.05)
+
+    def pull(self, entity: str, cursor: Cursor, *, full: bool = False) -> Iterator[Page]:
+        pages = self.inner.pull(entity, cursor, full=full)
+        while True:
+            self._take([*self.limiters, *self.pull_limiters])
+            page = next(pages, None)
+            if page is None:
+                return
+            yield page
+
+    def push(self, entity: str, records: Sequence[Record]) -> list[PushResult]:
+        results: list[PushResult] = []
+        for start in range(0, len(records), 100):
+            self._take(self.limiters)
+            results += self.inner.push(entity, records[start:start + 100])
+        return results
+
+    def archive(self, entity: str, ids: Sequence[str]) -> list[PushResult]:
+        self._take(self.limiters)
+        return self.inner.archive(entity, ids)
+
+    def check_schema(self) -> list[str]:
+        return self.inner.check_schema()
+
+    def api_usage(self) -> ApiUsage:
+        return self.inner.api_usage()
+
+
+def throttled(stream: Stream) -> Stream:
+    if stream.system != "hubspot":
+        return stream
+    return Stream(Throttled(stream.connector, [HUBSPOT_WINDOW], [HUBSPOT_SEARCH]), stream.fmap)
+
+
+@cache
+def engine() -> Engine:
+    """One engine per worker process (connectors keep their sessions between messages)."""
+    return Engine(Store(settings.database_url), settings, [throttled(s) for s in build(settings)])
+
+
+def _stream(system: str, entity: str) -> Stream:
+    for stream in engine().streams:
+        if (stream.system, stream.entity) == (system, entity):
+            return stream
+    raise ValueError(f"{system} {entity} is not a configured stream")
+
+
+def _run(system: str, entity: str, *, full: bool, pull: bool) -> str:
+    return guarded_run(engine(), _stream(system, entity), full=full, pull=pull)
+
+
+def guarded_run(eng: Engine, stream: Stream, *, full: bool = False, pull: bool = True) -> str:
+    """Run a stream under its Redis mutex; a rate limit becomes a dramatiq retry after the wait."""
+    system, entity = stream.system, stream.entity
+    mutex = ConcurrentRateLimiter(backend, f"partnersync:stream:{system}:{entity}", limit=1, ttl=STREAM_TTL_MS)
+    with mutex.acquire(raise_on_failure=False) as acquired:
+        if not acquired:
+            return "busy"  # another worker runs this stream now; the schedule comes back
+        report: StreamReport = eng.run_stream(stream, full=full, pull=pull)
+    if report.status == "rate_limited":
+        raise dramatiq.Retry(report.message or "rate limited", delay=int((report.retry_after or 10) * 1000))
+    return report.status
+
+
+@dramatiq.actor(queue_name="sync", max_retries=10, on_retry_exhausted="dead_letter", time_limit=STREAM_TTL_MS)
+def sync_stream(system: str, entity: str, full: bool = False) -> str:
+    """Pull then push one system x entity stream."""
+    return _run(system, entity, full=full, pull=True)
+
+
+@dramatiq.actor(queue_name="push", max_retries=10, on_retry_exhausted="dead_letter", time_limit=STREAM_TTL_MS)
+def push_stream(system: str, entity: str) -> str:
+    """Drain one stream's outbox (after `errors retry` or rules that queued write-backs)."""
+    return _run(system, entity, full=False, pull=False)
+
+
+@dramatiq.actor(queue_name="sync")
+def dead_letter(message: dict[str, Any], retry_info: dict[str, Any]) -> None:
+    """A message out of retries: recorded as a `dead_letter` run so `status` shows it."""
+    args = message.get("args") or ["?", "?"]
+    record_dead_letter(Store(settings.database_url), str(args[0]), str(args[1]), message.get("actor_name", "?"),
+                       f"retries exhausted after {retry_info.get('retries')} attempts")
+
+
+def request_pull(system: str, entity: str) -> None:
+    """What the HubSpot webhook calls (`app.state.request_pull`): pull that stream soon."""
+    sync_stream.send(system, entity)
+
+
+def enqueue_all(*, full: bool) -> int:
+    streams = [(s.system, s.entity) for s in build(settings)]
+    for system, entity in streams:
+        sync_stream.send(system, entity, full)
+    return len(streams)
+
+
+@dramatiq.actor(queue_name="schedule", periodic=cron("*/5 * * * *"))
+def incremental() -> None:
+    """Every five minutes: an incremental run of every stream."""
+    enqueue_all(full=False)
+
+
+@dramatiq.actor(queue_name="schedule", periodic=cron("30 2 * * *"))
+def nightly_reconcile() -> None:
+    """Every night: a full re-read of every stream (catches what incremental cursors missed)."""
+    enqueue_all(full=True)

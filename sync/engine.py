@@ -44,6 +44,7 @@ class StreamReport:
     api_calls: int = 0
     newest: datetime | None = None
     message: str | None = None
+    retry_after: float | None = None
     changes: list[push.Change] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
@@ -107,13 +108,15 @@ class Engine:
                 self.record(report)
         return [report for _, report in batch]
 
-    def run_stream(self, stream: Stream, *, full: bool = False) -> StreamReport:
-        """Pull and push one stream (what a worker actor does)."""
-        report = StreamReport(stream.system, stream.entity, mode="full" if full else "incremental")
+    def run_stream(self, stream: Stream, *, full: bool = False, pull: bool = True) -> StreamReport:
+        """Pull and push one stream, or only push its outbox (what the worker's actors do)."""
+        report = StreamReport(stream.system, stream.entity, mode="full" if full else "incremental" if pull else "push")
+        report.api_calls = stream.connector.usage.calls
         if stream.entity == "payout":
             self.payouts(stream, report, dry_run=False)
         else:
-            self.pull(stream, report, full=full)
+            if pull:
+                self.pull(stream, report, full=full)
             if report.status == "success":
                 self.push(stream, report)
         report.api_calls = stream.connector.usage.calls - report.api_calls
@@ -144,6 +147,7 @@ class Engine:
                     on_page(report, len(page.records) + len(page.deleted))
         except RateLimited as exc:
             report.status, report.message = "rate_limited", f"{exc} (resumes from the cursor)"
+            report.retry_after = exc.retry_after
         except ConnectorError as exc:
             report.status, report.message = "failed", f"{type(exc).__name__}: {exc}"
 
@@ -175,6 +179,7 @@ class Engine:
                 report.changes += result.changes
         except RateLimited as exc:
             report.status, report.message = "rate_limited", f"{exc} (the outbox keeps the rest)"
+            report.retry_after = exc.retry_after
         except ConnectorError as exc:
             report.status, report.message = "failed", f"{type(exc).__name__}: {exc}"
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mapping.base import FieldMap
+from sync.store import Store
 from sync.store.tables import SyncErrorRow, now
 
 
@@ -58,3 +59,12 @@ def resolve(session: Session, system: str, entity: str, external_ids: Sequence[s
             SyncErrorRow.system == system, SyncErrorRow.entity == entity, SyncErrorRow.direction == "in",
             SyncErrorRow.status == "open", SyncErrorRow.external_id.in_(list(external_ids)))):
         row.status = "resolved"
+
+
+def listing(store: Store, *, include_resolved: bool = False) -> list[SyncErrorRow]:
+    """Quarantined records, newest first (open ones only unless `include_resolved`)."""
+    with store.session() as session:
+        query = select(SyncErrorRow).order_by(SyncErrorRow.id.desc())
+        if not include_resolved:
+            query = query.where(SyncErrorRow.status == "open")
+        return list(session.scalars(query))

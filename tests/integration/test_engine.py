@@ -1,5 +1,6 @@
 """The sync cycle end to end over two systems on a real database (SQLite and PostgreSQL)."""
 
+import pytest
 from sqlalchemy import func, select
 
 from sync.store import Store
@@ -146,3 +147,29 @@ def test_dry_run_lists_changes_field_by_field_and_writes_nothing(store: Store) -
     with store.session() as s:
         assert s.scalar(select(func.count()).select_from(PartnerRow)) == 0
         assert s.scalar(select(func.count()).select_from(SyncRunRow)) == 0
+
+
+def test_retry_replays_an_edited_payload_and_a_fixed_mapping(store: Store) -> None:
+    from sync import replay
+    from sync.history import history
+
+    sf, hs = systems()
+    bad = sf.add("partner", Name="Bad phone", Phone="not a phone")
+    engine = engine_for(store, sf, hs)
+    engine.cycle()
+    with store.session() as s:
+        [error] = s.scalars(select(SyncErrorRow))
+    assert error.raw_payload["Phone"] == "not a phone"
+
+    with pytest.raises(replay.ReplayError):
+        replay.retry(engine, [error.id + 100])
+    assert replay.retry(engine, None).failed == {error.id: error.message}
+    replay.edit(engine, error.id, {**error.raw_payload, "Phone": "+1 415 555 0100"})
+    assert replay.retry(engine, [error.id]).resolved == [error.id]
+
+    [record] = hs.data["partner"].values()
+    assert record["Phone"] == "+14155550100"
+    with store.session() as s:
+        assert s.scalars(select(SyncErrorRow.status)).all() == ["resolved"]
+    lineage = history(store, "partner", bad, "phone")
+    assert [(c.new, c.source) for c in lineage] == [("+14155550100", "salesforce")]
