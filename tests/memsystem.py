@@ -35,15 +35,18 @@ class MemorySystem(Connector):
 
     def add(self, entity: str, **fields: Any) -> str:
         record_id = f"{self.system[:2]}-{entity[0]}{next(self._ids)}"
-        self.data[entity][record_id] = {**fields, "Id": record_id, "Modified": tick()}
+        self.data[entity][record_id] = {**fields, "Id": record_id, "Modified": self.tick()}
         return record_id
 
     def edit(self, entity: str, record_id: str, **fields: Any) -> None:
-        self.data[entity][record_id].update(fields, Modified=tick())
+        self.data[entity][record_id].update(fields, Modified=self.tick())
 
     def remove(self, entity: str, record_id: str) -> None:
         del self.data[entity][record_id]
-        self.deleted[entity][record_id] = tick()
+        self.deleted[entity][record_id] = self.tick()
+
+    def tick(self) -> datetime:
+        return tick()
 
     def by_hub_id(self, entity: str) -> dict[str, Record]:
         return {r["HubId"]: r for r in self.data[entity].values() if r.get("HubId")}
