@@ -1,5 +1,6 @@
 """The 3-way merge and every rule kind, on plain values."""
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from sync.fieldrules import accepts, merge, sends
@@ -7,8 +8,9 @@ from sync.fieldrules import accepts, merge, sends
 OLD, NEW = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC)
 
 
-def taken(system: str, incoming: dict[str, object], hub: dict[str, object], base: dict[str, object] | None,
-          rules: dict[str, str], incoming_at: datetime = NEW, hub_at: datetime = OLD) -> dict[str, object]:
+def taken(system: str, incoming: Mapping[str, object], hub: Mapping[str, object] | None,
+          base: Mapping[str, object] | None, rules: dict[str, str], incoming_at: datetime = NEW,
+          hub_at: datetime = OLD) -> dict[str, object]:
     return {d.field: d.value for d in merge(system, incoming, hub, base, rules, incoming_at=incoming_at,
                                             hub_at=hub_at)}
 
