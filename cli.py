@@ -1,6 +1,8 @@
 """The `partnersync` command line. Exit 0 ok, 1 failure, 2 bad input or configuration."""
 
 import json
+import os
+import sys
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,8 +22,11 @@ incentives_app = typer.Typer(help="Incentive accruals, approval and payouts.", n
 app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
 app.add_typer(incentives_app, name="incentives")
+errors_app = typer.Typer(help="Quarantined records: list, show, edit and replay.", no_args_is_help=True)
+app.add_typer(errors_app, name="errors")
 
-console = Console(emoji=False, soft_wrap=True)
+# Piped output keeps whole lines (rich would otherwise cut tables to 80 columns).
+console = Console(emoji=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, emoji=False, soft_wrap=True)
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", "-c", help="YAML settings file (else PARTNERSYNC_CONFIG).")
@@ -74,6 +79,9 @@ def root(
     ] = False,
 ) -> None:
     ctx.ensure_object(dict)["config"] = config
+    from sync.logs import configure
+
+    configure(os.environ.get("PARTNERSYNC_LOG_LEVEL", "WARNING"))
 
 
 @db_app.command("upgrade")
@@ -307,154 +315,64 @@ def _print_differences(period: str, rows: list[dict[str, str | None]], fmt: str)
         console.print(table)
 
 
-errors_app = typer.Typer(help="Quarantined records: list, show, edit and replay.", no_args_is_help=True)
-app.add_typer(errors_app, name="errors")
-
-
-def engine(ctx: typer.Context, *, system: str | None = None) -> Any:
-    """The sync engine over every configured system; exit 2 when none is (or `system` is not)."""
-    from sync.engine import Engine
-    from sync.systems import build, configured_systems
-
-    loaded = settings(ctx)
-    names = configured_systems(loaded)
-    if not names:
-        raise fail("no system configured: set salesforce.instance_url, hubspot.access_token or erp.base_url")
-    if system is not None and system not in names:
-        raise fail(f"--system: {system!r} is not configured (configured: {', '.join(names)})")
-    try:
-        return Engine(store(ctx), loaded, build(loaded))
-    except (ValueError, ImportError) as exc:
-        raise fail(f"cannot build connectors: {exc}") from None
-
-
-@app.command()
-def sync(
+@app.command("sync")
+def sync_command(
     ctx: typer.Context,
-    once: Annotated[bool, typer.Option("--once", help="One cycle (the default; the worker loops).")] = True,
-    system: Annotated[str | None, typer.Option("--system", help="Only this system.")] = None,
-    entity: Annotated[str | None, typer.Option("--entity", help="Only this entity.")] = None,
-    full: Annotated[bool, typer.Option("--full", help="Re-read everything (reconcile).")] = False,
+    once: Annotated[bool, typer.Option("--once", help="One cycle, then exit (else repeat every --every s).")] = False,
+    system: Annotated[str | None, typer.Option(help="Only this system (salesforce, hubspot, netsuite, odoo).")] = None,
+    entity: Annotated[str | None, typer.Option(help="Only this entity (partner, deal, payout).")] = None,
+    full: Annotated[bool, typer.Option("--full", help="Re-read everything, not just changes.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; write nothing.")] = False,
+    every: Annotated[int, typer.Option(help="Seconds between cycles without --once.")] = 300,
 ) -> None:
-    """Run one sync cycle inline (no broker): pull, merge, push, per system x entity."""
-    from rich.progress import Progress, SpinnerColumn, TextColumn
+    """Run sync cycles inline (no broker): pull every stream, apply rules, push from the outbox."""
+    import time
 
-    if entity is not None and entity not in ("partner", "deal", "payout"):
-        raise fail(f"--entity: unknown entity {entity!r}; expected partner, deal or payout")
-    eng = engine(ctx, system=system)
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed} records"),
-                  console=err, transient=True) as progress:
-        tasks: dict[str, Any] = {}
+    from rich.progress import Progress
 
-        def on_page(report: Any, count: int) -> None:
-            key = f"{report.system} {report.entity}"
-            if key not in tasks:
-                tasks[key] = progress.add_task(key, total=None)
-            progress.advance(tasks[key], count)
+    from sync.engine import Engine
 
-        reports = eng.cycle(system=system, entity=entity, full=full, dry_run=dry_run, on_page=on_page)
-    table = Table("system", "entity", "status", "in", "out", "echoes", "errors", "api calls")
+    engine = Engine(store(ctx), settings(ctx))
+    if system is not None and system not in engine.systems:
+        raise fail(f"--system: {system!r} is not configured (configured: {', '.join(engine.systems) or 'none'})")
+    while True:
+        with Progress(console=err, transient=True) as progress:
+            reports = engine.cycle(system, entity, full=full, dry_run=dry_run, progress=StreamProgress(progress))
+        _print_runs(reports, dry_run)
+        if once or dry_run:
+            failed = any(r.status == "failed" for r in reports)
+            raise typer.Exit(1 if failed else 0)
+        time.sleep(every)
+
+
+class StreamProgress:
+    """One rich progress bar per stream, advanced by the engine after each page."""
+
+    def __init__(self, progress: Any) -> None:
+        self.progress = progress
+        self.tasks: dict[tuple[str, str], Any] = {}
+
+    def __call__(self, system: str, entity: str, count: int) -> None:
+        key = (system, entity)
+        if key not in self.tasks:
+            self.tasks[key] = self.progress.add_task(f"{system} {entity}", total=None)
+        self.progress.advance(self.tasks[key], count)
+
+
+def _print_runs(reports: list[Any], dry_run: bool) -> None:
+    table = Table("system", "entity", "status", "in", "out", "created", "echoes", "deleted", "errors")
     for r in reports:
-        errors = ", ".join(f"{k}={v}" for k, v in r.errors.items()) or "-"
-        table.add_row(r.system, r.entity, r.status, str(r.records_in), str(r.records_out), str(r.echoes), errors,
-                      str(r.api_calls))
+        table.add_row(r.system, r.entity, r.status, str(r.records_in), str(r.records_out), str(r.created),
+                      str(r.echoes), str(r.deleted), ", ".join(f"{k}={v}" for k, v in r.errors.items() if v) or "-")
     console.print(table)
-    for r in reports:
-        if r.message:
-            console.print(f"{r.system} {r.entity}: {r.message}", highlight=False, markup=False)
     if dry_run:
-        for change in (c for r in reports for c in r.changes):
-            target = change.external_id or "(new)"
-            console.print(f"{change.system} {change.entity} {change.operation} {target} hub={change.hub_id}",
-                          highlight=False, markup=False)
-            for name, old, new in change.fields:
-                console.print(f"    {name}: {old!r} -> {new!r}", highlight=False, markup=False)
-    if any(r.status == "failed" for r in reports):
-        raise typer.Exit(1)
-
-
-@errors_app.command("list")
-def errors_list(ctx: typer.Context, all_: Annotated[bool, typer.Option("--all", help="Resolved too.")] = False,
-                ) -> None:
-    """Quarantined records with their reason."""
-    from sync.quarantine import listing
-
-    rows = listing(store(ctx), include_resolved=all_)
-    if not rows:
-        console.print("no quarantined records")
-        return
-    table = Table("id", "system", "entity", "dir", "record", "category", "field", "attempts", "status", "message")
-    for r in rows:
-        table.add_row(str(r.id), r.system, r.entity, r.direction, r.external_id or r.hub_id or "-", r.category,
-                      r.field or "-", str(r.attempts), r.status, r.message)
-    console.print(table)
-
-
-@errors_app.command("show")
-def errors_show(ctx: typer.Context, error_id: int) -> None:
-    """One quarantined record: reason and raw payload (JSON)."""
-    from sync.quarantine import listing
-
-    found = [r for r in listing(store(ctx), include_resolved=True) if r.id == error_id]
-    if not found:
-        raise fail(f"no quarantined record with id {error_id}")
-    r = found[0]
-    typer.echo(json.dumps({"id": r.id, "system": r.system, "entity": r.entity, "direction": r.direction,
-                           "external_id": r.external_id, "hub_id": r.hub_id, "category": r.category,
-                           "field": r.field, "message": r.message, "attempts": r.attempts, "status": r.status,
-                           "raw_payload": r.raw_payload}, indent=2, default=str))
-
-
-def _payload(path: Path) -> dict[str, Any]:
-    try:
-        payload = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise fail(f"{path}: not a JSON object: {exc}") from None
-    if not isinstance(payload, dict):
-        raise fail(f"{path}: not a JSON object")
-    return payload
-
-
-@errors_app.command("edit")
-def errors_edit(ctx: typer.Context, error_id: int,
-                payload: Annotated[Path, typer.Option("--payload", help="JSON file: the corrected record.")]) -> None:
-    """Replace a quarantined record's raw payload (then `errors retry ID`)."""
-    from sync.replay import ReplayError, edit
-
-    try:
-        edit(engine(ctx), error_id, _payload(payload))
-    except ReplayError as exc:
-        raise fail(str(exc)) from None
-    console.print(f"payload of {error_id} replaced; replay with `partnersync errors retry {error_id}`")
-
-
-@errors_app.command("retry")
-def errors_retry(
-    ctx: typer.Context,
-    error_id: Annotated[int | None, typer.Argument(help="Quarantined record id.")] = None,
-    all_: Annotated[bool, typer.Option("--all", help="Every open quarantined record.")] = False,
-    payload: Annotated[Path | None, typer.Option("--payload", help="Replay with this JSON payload.")] = None,
-) -> None:
-    """Replay through the current config and mapping; exit 1 when some fail again."""
-    from sync.replay import ReplayError, edit, retry
-
-    if (error_id is None) == (not all_):
-        raise fail("give one quarantined record id or --all")
-    eng = engine(ctx)
-    try:
-        if payload is not None:
-            if error_id is None:
-                raise fail("--payload needs a record id")
-            edit(eng, error_id, _payload(payload))
-        done = retry(eng, None if all_ else [error_id] if error_id is not None else None)
-    except ReplayError as exc:
-        raise fail(str(exc)) from None
-    console.print(f"resolved {len(done.resolved)}, still failing {len(done.failed)}")
-    for key, message in done.failed.items():
-        console.print(f"  {key}: {message}", highlight=False, markup=False)
-    if done.failed:
-        raise typer.Exit(1)
+        plans = [p for r in reports for p in r.planned]
+        if not plans:
+            console.print("dry run: nothing would change")
+        for p in plans:
+            console.print(f"{p.system} {p.entity} {p.hub_id}: {p.action}")
+            for name, (old, new) in p.changes.items():
+                console.print(f"    {name}: {old!r} -> {new!r}", highlight=False)
 
 
 @app.command()
@@ -462,22 +380,125 @@ def history(
     ctx: typer.Context,
     entity: Annotated[str, typer.Argument(help="partner or deal")],
     record_id: Annotated[str, typer.Argument(help="Hub id or any system's id of the record.")],
-    field: Annotated[str | None, typer.Option("--field", help="Only this unified field.")] = None,
+    field: Annotated[str | None, typer.Option(help="Only this field.")] = None,
 ) -> None:
-    """Field-level lineage: who changed this, where, when, by which rule."""
-    from sync.history import history as lineage
+    """Field-level lineage: who changed what, where, when."""
+    from sync.lineage import history as lineage
 
-    if entity not in ("partner", "deal"):
-        raise fail(f"entity: unknown {entity!r}; expected partner or deal")
-    changes = lineage(store(ctx), entity, record_id, field)
-    if not changes:
-        console.print(f"no changes recorded for {entity} {record_id}")
-        return
-    table = Table("at", "field", "old", "new", "source", "source modified", "rule", "run")
-    for c in changes:
-        table.add_row(str(c.changed_at), c.field, c.old or "", c.new or "", c.source,
-                      str(c.source_modified_at or "-"), c.rule or "-", c.run_id or "-")
+    rows = lineage(store(ctx), entity, record_id, field)
+    if not rows:
+        raise fail(f"no history for {entity} {record_id}", 1)
+    table = Table("when", "field", "old", "new", "source", "rule", "run")
+    for r in rows:
+        table.add_row(str(r.changed_at), r.field, r.old_value or "", r.new_value or "", r.source_system,
+                      r.rule or "", (r.run_id or "")[:8])
     console.print(table)
+
+
+@errors_app.command("list")
+def errors_list(ctx: typer.Context, status: str = "open", limit: int = 200) -> None:
+    """Quarantined records with the reason (newest first)."""
+    from sync.quarantine import listing
+
+    with store(ctx).session() as session:
+        rows = listing(session, None if status == "all" else status, limit)
+        table = Table("id", "system", "entity", "dir", "record", "category", "field", "attempts", "message")
+        for r in rows:
+            table.add_row(str(r.id), r.system, r.entity, r.direction, r.external_id or r.hub_id or "",
+                          r.category, r.field or "", str(r.attempts), r.message)
+    console.print(table if rows else "no quarantined records")
+
+
+@errors_app.command("show")
+def errors_show(ctx: typer.Context, error_id: int) -> None:
+    """One quarantined record: reason and raw payload (JSON)."""
+    from sync.store.tables import SyncErrorRow
+
+    with store(ctx).session() as session:
+        row = session.get(SyncErrorRow, error_id)
+        if row is None:
+            raise fail(f"no quarantined record {error_id}")
+        typer.echo(json.dumps({"id": row.id, "system": row.system, "entity": row.entity,
+                               "direction": row.direction, "status": row.status, "category": row.category,
+                               "field": row.field, "message": row.message, "attempts": row.attempts,
+                               "external_id": row.external_id, "hub_id": row.hub_id,
+                               "raw_payload": row.raw_payload}, indent=2, default=str))
+
+
+@errors_app.command("edit")
+def errors_edit(ctx: typer.Context, error_id: int,
+                payload: Annotated[Path, typer.Option("--payload", help="JSON file with the corrected record.")]
+                ) -> None:
+    """Replace a quarantined record's payload; `errors retry ID` then replays it."""
+    from sync.replay import edit
+
+    try:
+        data = json.loads(payload.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise fail(f"{payload}: not a JSON record: {exc}") from None
+    if not isinstance(data, dict):
+        raise fail(f"{payload}: expected a JSON object")
+    try:
+        edit(store(ctx), error_id, data)
+    except LookupError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"record {error_id} edited; replay it with: partnersync errors retry {error_id}")
+
+
+@errors_app.command("retry")
+def errors_retry(ctx: typer.Context, error_id: Annotated[int | None, typer.Argument()] = None,
+                 all_: Annotated[bool, typer.Option("--all", help="Every open record.")] = False) -> None:
+    """Replay quarantined records with today's config and mapping (inbound) or push them again (outbound)."""
+    from sync.engine import Engine
+    from sync.replay import retry
+
+    if error_id is None and not all_:
+        raise fail("give an error ID or --all")
+    engine = Engine(store(ctx), settings(ctx))
+    report = retry(engine.store, engine.settings, engine.systems, None if all_ else [error_id or 0])
+    engine.push_all()
+    console.print(f"fixed {len(report.fixed)}, still failing {len(report.failing)}, "
+                  f"pushed again {len(report.requeued)}")
+    raise typer.Exit(1 if report.failing else 0)
+
+
+DEMO_DB = Path("partnersync-demo.db")
+
+
+@app.command()
+def demo(
+    records: Annotated[int, typer.Option("--records", min=50, help="How many partners + deals to seed.")] = 2000,
+    serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the dashboard after the summary.")] = True,
+    port: Annotated[int, typer.Option(help="Dashboard port.")] = 8000,
+    database: Annotated[Path, typer.Option(help="The demo's own SQLite hub (recreated).")] = DEMO_DB,
+) -> None:
+    """Start every sandbox in-process, seed realistic data, sync everything, run the rules, show the result."""
+    from rich.progress import Progress
+
+    from sandbox.demo import Demo
+
+    run = Demo(database.resolve(), records)
+    try:
+        loaded = run.start()
+        seeded = run.seed()
+        console.print("seeded: " + ", ".join(f"{k} {v}" for k, v in seeded.items()))
+        with Progress(console=err, transient=True) as progress:
+            result = run.run(StreamProgress(progress))
+        _print_runs(result.runs, dry_run=False)
+        facts = Table("what", "result", title="partnersync demo")
+        for key, value in result.facts.items():
+            facts.add_row(key, str(value))
+        console.print(facts)
+        if serve:
+            import uvicorn
+
+            from web.app import create_app
+
+            assert run.store is not None
+            console.print(f"dashboard: http://127.0.0.1:{port}/  (Ctrl-C to stop)")
+            uvicorn.run(create_app(loaded, run.store), host="127.0.0.1", port=port, log_level="warning")
+    finally:
+        run.stop()
 
 
 def main() -> None:

@@ -18,10 +18,10 @@ from periodiq import PeriodiqMiddleware, cron
 
 from config import load_settings
 from connectors.base import ApiUsage, Connector, Cursor, Page, PushResult, RateLimited, Record
-from sync.engine import Engine, StreamReport
+from sync.engine import Engine
 from sync.health import record_dead_letter
 from sync.store import Store
-from sync.systems import Stream, build
+from sync.systems import System, build_all
 
 settings = load_settings()
 broker = RedisBroker(url=settings.redis_url)
@@ -32,6 +32,7 @@ backend = RedisBackend(url=settings.redis_url)
 HUBSPOT_WINDOW = WindowRateLimiter(backend, "partnersync:hubspot:window", limit=190, window=10)
 HUBSPOT_SEARCH = BucketRateLimiter(backend, "partnersync:hubspot:search", limit=4, bucket=1000)
 STREAM_TTL_MS = 30 * 60 * 1000
+RETRY_DELAY_MS = 10_000
 WAIT_SECONDS = 10.0
 
 
@@ -83,52 +84,44 @@ class Throttled(Connector):
         return self.inner.api_usage()
 
 
-def throttled(stream: Stream) -> Stream:
-    if stream.system != "hubspot":
-        return stream
-    return Stream(Throttled(stream.connector, [HUBSPOT_WINDOW], [HUBSPOT_SEARCH]), stream.fmap)
+def throttled(system: System) -> System:
+    """HubSpot's connector behind the shared window (all calls) and search bucket (pulls) limiters."""
+    if system.name != "hubspot":
+        return system
+    return System(system.name, Throttled(system.connector, [HUBSPOT_WINDOW], [HUBSPOT_SEARCH]), system.maps)
 
 
 @cache
 def engine() -> Engine:
     """One engine per worker process (connectors keep their sessions between messages)."""
-    return Engine(Store(settings.database_url), settings, [throttled(s) for s in build(settings)])
+    systems = {name: throttled(system) for name, system in build_all(settings).items()}
+    return Engine(Store(settings.database_url), settings, systems)
 
 
-def _stream(system: str, entity: str) -> Stream:
-    for stream in engine().streams:
-        if (stream.system, stream.entity) == (system, entity):
-            return stream
-    raise ValueError(f"{system} {entity} is not a configured stream")
-
-
-def _run(system: str, entity: str, *, full: bool, pull: bool) -> str:
-    return guarded_run(engine(), _stream(system, entity), full=full, pull=pull)
-
-
-def guarded_run(eng: Engine, stream: Stream, *, full: bool = False, pull: bool = True) -> str:
-    """Run a stream under its Redis mutex; a rate limit becomes a dramatiq retry after the wait."""
-    system, entity = stream.system, stream.entity
+def guarded_run(eng: Engine, system: str, entity: str, *, full: bool = False, pull: bool = True) -> str:
+    """Run a stream under its Redis mutex (pull, then push its outbox); a rate limit becomes a retry."""
     mutex = ConcurrentRateLimiter(backend, f"partnersync:stream:{system}:{entity}", limit=1, ttl=STREAM_TTL_MS)
     with mutex.acquire(raise_on_failure=False) as acquired:
         if not acquired:
             return "busy"  # another worker runs this stream now; the schedule comes back
-        report: StreamReport = eng.run_stream(stream, full=full, pull=pull)
+        report = eng.pull(system, entity, full=full) if pull else None
+        if report is None or report.status == "success":
+            report = eng.push(system, entity, report)
     if report.status == "rate_limited":
-        raise dramatiq.Retry(report.message or "rate limited", delay=int((report.retry_after or 10) * 1000))
+        raise dramatiq.Retry(report.message or "rate limited", delay=RETRY_DELAY_MS)
     return report.status
 
 
 @dramatiq.actor(queue_name="sync", max_retries=10, on_retry_exhausted="dead_letter", time_limit=STREAM_TTL_MS)
 def sync_stream(system: str, entity: str, full: bool = False) -> str:
     """Pull then push one system x entity stream."""
-    return _run(system, entity, full=full, pull=True)
+    return guarded_run(engine(), system, entity, full=full)
 
 
 @dramatiq.actor(queue_name="push", max_retries=10, on_retry_exhausted="dead_letter", time_limit=STREAM_TTL_MS)
 def push_stream(system: str, entity: str) -> str:
     """Drain one stream's outbox (after `errors retry` or rules that queued write-backs)."""
-    return _run(system, entity, full=False, pull=False)
+    return guarded_run(engine(), system, entity, pull=False)
 
 
 @dramatiq.actor(queue_name="sync")
@@ -145,7 +138,7 @@ def request_pull(system: str, entity: str) -> None:
 
 
 def enqueue_all(*, full: bool) -> int:
-    streams = [(s.system, s.entity) for s in build(settings)]
+    streams = engine().streams()
     for system, entity in streams:
         sync_stream.send(system, entity, full)
     return len(streams)

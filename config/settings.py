@@ -24,6 +24,16 @@ class AlertSettings(BaseModel):
     api_usage_percent: float = Field(default=80.0, ge=0, le=100)
 
 
+class SyncSettings(BaseModel):
+    """Engine tuning. `lookback_seconds` re-reads that much before the cursor: systems stamp modified
+    times to the second and commit out of order, so a change can land behind a cursor; re-read
+    records that did not change are recognised as echoes and cost nothing but the read."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lookback_seconds: int = Field(default=5, ge=0, le=3600)
+
+
 class WebSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -55,6 +65,7 @@ class Settings(BaseSettings):
     hubspot: HubSpotSettings = HubSpotSettings()
     erp: ErpSettings = ErpSettings()
     alerts: AlertSettings = AlertSettings()
+    sync: SyncSettings = SyncSettings()
     web: WebSettings = WebSettings()
     program: ProgramRules = ProgramRules()
 

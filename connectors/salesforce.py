@@ -97,10 +97,17 @@ class SalesforceConnector(Connector):
     # -- push ------------------------------------------------------------------------------------
 
     def push(self, entity: str, records: Sequence[Record]) -> list[PushResult]:
+        """Records carrying their Salesforce `Id` are updated by Id (sObject Collections update: how our id
+        is stamped on a record made in Salesforce); the rest are upserted by the external id field."""
         sobject, ext = self.settings.object_for(entity), self.settings.external_id_field
         results = [PushResult(str(r.get(ext) or ""), False, error=RecordError(
             "MISSING_EXTERNAL_ID", f"{sobject} record has no {ext} value", (ext,))) for r in records if not r.get(ext)]
-        ready = [r for r in records if r.get(ext)]
+        known = [r for r in records if r.get(ext) and r.get("Id")]
+        ready = [r for r in records if r.get(ext) and not r.get("Id")]
+        for chunk in _chunks(known, self.settings.push_batch_size):
+            body = {"allOrNone": False, "records": [{"attributes": {"type": sobject}, **r} for r in chunk]}
+            answer = self.restful(f"update {sobject}", "composite/sobjects", method="PATCH", json=body)
+            results += [_result(str(record[ext]), item) for record, item in zip(chunk, answer or [], strict=True)]
         if len(ready) > self.settings.bulk_threshold:
             return results + salesforce_bulk.upsert(self, self.settings, sobject, ready)
         path = f"composite/sobjects/{sobject}/{ext}"

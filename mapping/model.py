@@ -4,7 +4,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
 from config.types import Currency
 from mapping import normalize
@@ -47,11 +47,11 @@ class Partner(_Model):
     name: str = Field(min_length=1)
     website: Domain = None
     email: str | None = None
+    country: CountryCode = None
     phone: str | None = None
     street: str | None = None
     city: str | None = None
     postal_code: str | None = None
-    country: CountryCode = None
     tax_id: str | None = None
     tier: str | None = None
     status: Literal["active", "archived", "merged"] = "active"
@@ -59,10 +59,11 @@ class Partner(_Model):
 
     @field_validator("phone")
     @classmethod
-    def _phone(cls, value: str | None) -> str | None:
+    def _phone(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """E.164, reading a national number in the partner's own country (fields validate in order)."""
         if value is None:
             return None
-        e164 = normalize.phone(value)
+        e164 = normalize.phone(value, info.data.get("country") or "US")
         if e164 is None:
             raise ValueError(f"not a phone number: {value!r}")
         return e164
@@ -100,6 +101,8 @@ class Deal(_Model):
     closed_at: UtcDateTime | None = None
     owner: str | None = None
     conflict_reason: str | None = None
+    incentive_amount: Money | None = None
+    incentive_status: str | None = None
     modified_at: UtcDateTime | None = None
 
 

@@ -154,6 +154,7 @@ class SalesforceSandbox:
             Route(data + "/sobjects/{sobject}/{field}/{value}", self._api(self._upsert_one), methods=["PATCH"]),
             Route(data + "/composite/sobjects/{sobject}/{field}", self._api(self._upsert_many), methods=["PATCH"]),
             Route(data + "/composite/sobjects", self._api(self._delete_many), methods=["DELETE"]),
+            Route(data + "/composite/sobjects", self._api(self._update_many), methods=["PATCH"]),
             Route(data + "/jobs/ingest", self._api(self._job_create), methods=["POST"]),
             Route(data + "/jobs/ingest/{job_id}", self._api(self._job), methods=["GET", "PATCH"]),
             Route(data + "/jobs/ingest/{job_id}/batches", self._api(self._job_upload), methods=["PUT"]),
@@ -315,6 +316,24 @@ class SalesforceSandbox:
                 if body.get("allOrNone"):
                     return JSONResponse([{"success": False, "errors": [failure.body()]}] * len(records))
                 results.append({"success": False, "errors": [failure.body()]})
+        return JSONResponse(results)
+
+    async def _update_many(self, request: Request) -> Response:
+        """sObject Collections update by Id: one SaveResult per record, in order (allOrNone=false)."""
+        body = await request.json()
+        records = body.get("records") or []
+        if len(records) > COLLECTION_LIMIT:
+            return error(400, "EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than 200 records "
+                         "into this call")
+        results: list[dict[str, Any]] = []
+        for record in records:
+            sobject = (record.get("attributes") or {}).get("type")
+            try:
+                if sobject not in self.org.schema:
+                    raise RecordFailure("INVALID_TYPE", "Must send a concrete entity type.")
+                results.append({"id": self.org.update_by_id(sobject, record), "success": True, "errors": []})
+            except RecordFailure as failure:
+                results.append({"id": record.get("Id"), "success": False, "errors": [failure.body()]})
         return JSONResponse(results)
 
     async def _delete_many(self, request: Request) -> Response:

@@ -145,6 +145,18 @@ class Org:
         row["LastModifiedDate"] = row["SystemModstamp"] = self.clock()
         self._index(sobject, row)
 
+    def update_by_id(self, sobject: str, record: Row) -> str:
+        """sObject Collections update: the record names its Id; an unknown or deleted Id fails alone."""
+        record_id = str(record.get("Id") or "")
+        row = self.table(sobject).get(record_id)
+        if row is None or row["IsDeleted"]:
+            raise RecordFailure("ENTITY_IS_DELETED" if row else "INVALID_CROSS_REFERENCE_KEY",
+                                "entity is deleted" if row else f"invalid cross reference id: {record_id}", ["Id"])
+        values = {name: self.coerce(sobject, name, value) for name, value in record.items()
+                  if name not in ("attributes", "Id")}
+        self.update(sobject, row, values)
+        return record_id
+
     def upsert(self, sobject: str, ext_field: str, record: Row) -> tuple[str, bool]:
         """`(id, created)` for one record, or RecordFailure naming the field and the reason."""
         if self.schema[sobject].get(ext_field) is None:

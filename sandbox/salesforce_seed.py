@@ -30,7 +30,7 @@ class Seeder:
         ids: list[str] = []
         with self.org.lock:
             for _ in range(count):
-                fake = self.fake
+                fake = self.fake[self.random.choice(self.fake.locales)]
                 values = {"Name": fake.company(), "Website": f"https://www.{fake.domain_name()}",
                           "Phone": fake.phone_number(), "BillingStreet": fake.street_address(),
                           "BillingCity": fake.city(), "BillingPostalCode": fake.postcode(),
@@ -49,8 +49,10 @@ class Seeder:
                 values = {"Name": f"{customer} - {rnd.choice(PRODUCTS).title()} deal",
                           "PartnerAccountId": rnd.choice(partners),
                           "Amount": float(Decimal(rnd.randrange(1_000_00, 500_000_00)) / 100),
-                          "CurrencyIsoCode": rnd.choice(["USD", "EUR", "GBP"]), "StageName": rnd.choice(STAGES),
-                          "CloseDate": (self.org.clock() + timedelta(days=rnd.randrange(-60, 180))).date(),
+                          "CurrencyIsoCode": rnd.choice(["USD", "EUR", "GBP"]),
+                          "StageName": (stage := rnd.choice(STAGES)),
+                          "CloseDate": (self.org.clock() + timedelta(days=rnd.randrange(-150, -1) if "Closed" in stage
+                                                                   else rnd.randrange(1, 180))).date(),
                           "PartnerSync_Products__c": ";".join(sorted(rnd.sample(PRODUCTS, rnd.randrange(1, 3)))),
                           "PartnerSync_Customer_Name__c": customer,
                           "PartnerSync_Customer_Domain__c": fake.domain_name(),

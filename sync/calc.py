@@ -89,8 +89,11 @@ def deal_revenue(rules: ProgramRules, deal: DealFacts) -> Decimal:
 
 
 def commission_lines(rules: ProgramRules, deal: DealFacts, tier: str) -> list[Line]:
-    """One line per product family: family amount x stored fx rate x rate(tier, family)."""
+    """One line per product family: family amount x stored fx rate x rate(tier, family); none when the
+    program pays no commission (no rate table)."""
     assert deal.closed_on is not None and deal.currency is not None
+    if not rules.commission.rates:
+        return []
     totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     for product in deal.products:
         totals[(product.family, product.currency or deal.currency)] += product.amount

@@ -1,6 +1,4 @@
-"""Stream cursors: read, and advanced only forwards, inside the page's transaction."""
-
-from datetime import datetime
+"""Stream cursors, saved in the same transaction as the page they follow."""
 
 from sqlalchemy.orm import Session
 
@@ -13,19 +11,12 @@ def load(session: Session, system: str, entity: str) -> Cursor:
     return Cursor() if row is None else Cursor(row.modified_at, row.last_id)
 
 
-def advance(session: Session, system: str, entity: str, cursor: Cursor, *, full_at: datetime | None = None) -> None:
-    """Store `cursor` unless the stored one is already past it (a cursor never moves backwards)."""
+def save(session: Session, system: str, entity: str, cursor: Cursor) -> None:
+    """Move the cursor forward only: a stale worker can never move it back."""
     row = session.get(SyncCursorRow, (system, entity), with_for_update=True)
     if row is None:
-        row = SyncCursorRow(system=system, entity=entity)
-        session.add(row)
-    stored = Cursor(row.modified_at, row.last_id)
-    if cursor.modified_at is not None and (stored.modified_at is None or _key(cursor) > _key(stored)):
+        session.add(SyncCursorRow(system=system, entity=entity, modified_at=cursor.modified_at,
+                                  last_id=cursor.last_id))
+        return
+    if row.modified_at is None or (cursor.modified_at, cursor.last_id or "") >= (row.modified_at, row.last_id or ""):
         row.modified_at, row.last_id = cursor.modified_at, cursor.last_id
-    if full_at is not None:
-        row.full_sync_at = full_at
-
-
-def _key(cursor: Cursor) -> tuple[datetime, str]:
-    assert cursor.modified_at is not None
-    return cursor.modified_at, cursor.last_id or ""

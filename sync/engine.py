@@ -1,215 +1,190 @@
-"""The sync cycle, per system x entity: pull -> map/validate -> link -> field rules -> rules hook ->
-commit page + outbox + cursor in one transaction -> push from the outbox -> record the run.
+"""The sync cycle per system x entity: pull a page, apply it, commit it with its outbox rows and cursor,
+then push from the outbox and record the run.
 
-A crash re-pulls at most the uncommitted page (the cursor moves with it) and repeats at most one push
-batch (idempotent upserts by external id). A `RateLimited` from a system ends its stream cleanly.
+A crash anywhere re-pulls at most one page and changes nothing twice: the page, its outbox rows and
+the cursor are one transaction, and pushes are idempotent upserts by our external id.
 """
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy.orm import Session
+import structlog
 
 from config import Settings
-from connectors.base import ConnectorError, RateLimited
-from sync import cursors, erp_payouts, push, quarantine
+from connectors.base import ConnectorError, Cursor, RateLimited
+from sync import cursors, erp_payouts
 from sync.context import RuleContext
-from sync.pull import PageApplier
+from sync.preview import Planned, planned
+from sync.pull import apply_page
+from sync.push import push
 from sync.rules import run_rules
 from sync.store import Store
-from sync.store.tables import SyncRunRow, new_id
-from sync.systems import Stream
+from sync.store.tables import ApiUsageRow, SyncRunRow, new_id
+from sync.systems import ENTITY_ORDER, System, build_all
 
-PUSH_BATCH = 200
+log = structlog.get_logger("partnersync.sync")
+Progress = Callable[[str, str, int], None]
 
 
 @dataclass
-class StreamReport:
-    """One stream's run: what `sync` prints and `sync_runs` keeps."""
-
+class RunReport:
     system: str
     entity: str
-    run_id: str = field(default_factory=new_id)
-    mode: str = "incremental"
     status: str = "success"
     records_in: int = 0
     records_out: int = 0
+    created: int = 0
     echoes: int = 0
-    pushes_skipped: int = 0
+    deleted: int = 0
     errors: Counter[str] = field(default_factory=Counter)
     api_calls: int = 0
-    newest: datetime | None = None
     message: str | None = None
-    retry_after: float | None = None
-    changes: list[push.Change] = field(default_factory=list)
-    started: float = field(default_factory=time.monotonic)
-    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-
-
-PageCallback = Callable[[StreamReport, int], None]
+    run_id: str | None = None
+    planned: list[Planned] = field(default_factory=list)
 
 
 class Engine:
-    """Runs cycles over `streams`; every configured stream is a write-back target of its entity."""
+    """Runs streams inline (the CLI) or one at a time from worker actors."""
 
-    def __init__(self, store: Store, settings: Settings, streams: list[Stream]) -> None:
-        self.store, self.settings, self.streams = store, settings, streams
-        self._preview: Session | None = None
+    def __init__(self, store: Store, settings: Settings, systems: dict[str, System] | None = None) -> None:
+        self.store = store
+        self.settings = settings
+        self.systems = systems if systems is not None else build_all(settings)
 
-    def targets(self, entity: str) -> list[str]:
-        return sorted({s.system for s in self.streams if s.entity == entity})
+    def streams(self, system: str | None = None, entity: str | None = None) -> list[tuple[str, str]]:
+        """(system, entity) pairs in sync order: partners before deals, so deals find their partner."""
+        return [(s, e) for e in (*ENTITY_ORDER, "payout") for s, sys_ in self.systems.items()
+                if e in sys_.maps and (system is None or s == system) and (entity is None or e == entity)]
 
-    @contextmanager
-    def _session(self) -> Iterator[Session]:
-        """A page's transaction; in a dry run every page shares one session that is rolled back."""
-        if self._preview is not None:
-            yield self._preview
-            self._preview.flush()
-            return
+    def cycle(self, system: str | None = None, entity: str | None = None, *, full: bool = False,
+              dry_run: bool = False, progress: Progress | None = None) -> list[RunReport]:
+        """Pull every stream, then push what the pulls queued: one full round of the hub."""
+        reports = [self.pull(s, e, full=full, dry_run=dry_run, progress=progress)
+                   for s, e in self.streams(system, entity)]
+        if not dry_run:
+            self.push_all(reports, entity)
+        return reports
+
+    def push_all(self, reports: list[RunReport] | None = None, entity: str | None = None) -> list[RunReport]:
+        """Drain the outbox of every stream (partners first); counts go onto the pull's run when given."""
+        by_stream = {(r.system, r.entity): r for r in reports or []}
+        return [self.push(s, e, by_stream.get((s, e))) for s, e in self.streams(None, entity)]
+
+    def pull(self, system: str, entity: str, *, full: bool = False, dry_run: bool = False,
+             progress: Progress | None = None) -> RunReport:
+        source = self.systems[system]
+        report = RunReport(system, entity)
+        run_id = new_id()
+        started, calls = time.monotonic(), source.connector.usage.calls
+        bound = log.bind(run_id=run_id, system=system, entity=entity)
+        newest: datetime | None = None
+        if entity == "payout":
+            return self._payments(source, report, run_id, started, calls)
         with self.store.session() as session:
-            yield session
-
-    def cycle(self, *, system: str | None = None, entity: str | None = None, full: bool = False,
-              dry_run: bool = False, on_page: PageCallback | None = None) -> list[StreamReport]:
-        """Pull every selected stream of an entity, then push them all, entity by entity."""
-        selected = [s for s in self.streams if (system is None or s.system == system)
-                    and (entity is None or s.entity == entity)]
-        if dry_run:
-            with self.store.engine.connect() as conn, Session(bind=conn) as preview:
-                self._preview = preview
-                try:
-                    return self._cycle(selected, full, on_page, record=False)
-                finally:
-                    self._preview = None
-                    preview.rollback()
-        return self._cycle(selected, full, on_page, record=True)
-
-    def _cycle(self, selected: list[Stream], full: bool, on_page: PageCallback | None,
-               record: bool) -> list[StreamReport]:
-        """Every pull first (partners before deals), then every push: what a deal's rules change on a
-        partner goes out in the same cycle, and deals find their partners already in each system."""
-        mode = "full" if full else "incremental"
-        batch = [(s, StreamReport(s.system, s.entity, mode=mode)) for s in selected]
-        for stream, report in batch:
-            if stream.entity == "payout":
-                self.payouts(stream, report, dry_run=not record)
-            else:
-                self.pull(stream, report, full=full, on_page=on_page)
-        for stream, report in batch:
-            if stream.entity != "payout" and report.status == "success":
-                self.push(stream, report, apply=record)
-        for stream, report in batch:
-            report.api_calls = stream.connector.usage.calls - report.api_calls
-            if record:
-                self.record(report)
-        return [report for _, report in batch]
-
-    def run_stream(self, stream: Stream, *, full: bool = False, pull: bool = True) -> StreamReport:
-        """Pull and push one stream, or only push its outbox (what the worker's actors do)."""
-        report = StreamReport(stream.system, stream.entity, mode="full" if full else "incremental" if pull else "push")
-        report.api_calls = stream.connector.usage.calls
-        if stream.entity == "payout":
-            self.payouts(stream, report, dry_run=False)
-        else:
-            if pull:
-                self.pull(stream, report, full=full)
-            if report.status == "success":
-                self.push(stream, report)
-        report.api_calls = stream.connector.usage.calls - report.api_calls
-        self.record(report)
+            cursor = Cursor() if full else cursors.load(session, system, entity)
+        if cursor.modified_at is not None:
+            cursor = Cursor(cursor.modified_at - timedelta(seconds=self.settings.sync.lookback_seconds), None)
+        try:
+            for page in source.connector.pull(entity, cursor, full=full):
+                with self.store.session() as session:
+                    result = apply_page(session, self.settings, source, entity, page, self.systems, run_id)
+                    ctx = RuleContext(session, self.settings, run_id, system)
+                    run_rules(ctx, entity, result.changed)
+                    if dry_run:
+                        report.planned += planned(session, self.settings, self.systems, run_id)
+                        session.rollback()
+                    else:
+                        cursors.save(session, system, entity, page.cursor)
+                report.records_in += len(page.records)
+                report.created += result.created
+                report.echoes += result.echoes
+                report.deleted += result.deleted
+                report.errors.update(result.errors)
+                newest = max(filter(None, (newest, result.newest)), default=None)
+                bound.info("page applied", records=len(page.records), changed=len(result.changed),
+                           errors=dict(result.errors))
+                if progress:
+                    progress(system, entity, len(page.records))
+        except RateLimited as exc:
+            report.status, report.message = "rate_limited", str(exc)
+            bound.warning("rate limited: run ends cleanly, resumes from its cursor", retry_after=exc.retry_after)
+        except ConnectorError as exc:
+            report.status, report.message = "failed", str(exc)
+            report.errors["connector"] += 1
+            bound.error("pull failed", error=str(exc))
+        if not dry_run:
+            self._record(report, run_id, started, source, calls, newest)
         return report
 
-    def pull(self, stream: Stream, report: StreamReport, *, full: bool = False,
-             on_page: PageCallback | None = None) -> None:
-        report.api_calls = stream.connector.usage.calls
-        targets = [t for t in self.targets(stream.entity) if t != stream.system]
-        policy = self.settings.program.delete_policy.get(stream.entity, "archive")
-        with self._session() as session:
-            start = cursors.load(session, stream.system, stream.entity)
+    def push(self, system: str, entity: str, report: RunReport | None = None) -> RunReport:
+        target = self.systems[system]
+        report = report or RunReport(system, entity)
+        calls = target.connector.usage.calls
         try:
-            for page in stream.connector.pull(stream.entity, start, full=full):
-                with self._session() as session:
-                    applier = PageApplier(session, self.settings, stream.fmap, targets, report.run_id)
-                    for raw in page.records:
-                        applier.apply(raw)
-                    changed = applier.result.changed + applier.delete(page.deleted, policy)
-                    quarantine.resolve(session, stream.system, stream.entity, applier.result.resolved)
-                    ctx = RuleContext(session, self.settings, report.run_id, stream.system)
-                    run_rules(ctx, stream.entity, list(dict.fromkeys(changed)))
-                    cursors.advance(session, stream.system, stream.entity, page.cursor,
-                                    full_at=datetime.now(UTC) if full else None)
-                self._count(report, applier)
-                if on_page is not None:
-                    on_page(report, len(page.records) + len(page.deleted))
-        except RateLimited as exc:
-            report.status, report.message = "rate_limited", f"{exc} (resumes from the cursor)"
-            report.retry_after = exc.retry_after
+            if entity == "payout":
+                sent = erp_payouts.send(self.store, self.settings, target.connector)
+                report.records_out += len(sent.sent)
+                report.errors["remote"] += len(sent.failed)
+            else:
+                pushed = push(self.store, self.settings, target, entity)
+                report.records_out += pushed.sent
+                report.errors.update(pushed.errors)
+                if pushed.rate_limited:
+                    report.status = "rate_limited"
         except ConnectorError as exc:
-            report.status, report.message = "failed", f"{type(exc).__name__}: {exc}"
+            report.status, report.message = "failed", str(exc)
+            report.errors["connector"] += 1
+        report.api_calls += target.connector.usage.calls - calls
+        self._update_run(report)
+        return report
 
-    @staticmethod
-    def _count(report: StreamReport, applier: PageApplier) -> None:
-        result = applier.result
-        report.records_in += result.records_in
-        report.echoes += result.echoes
-        report.errors.update(result.errors)
-        if result.newest is not None and (report.newest is None or result.newest > report.newest):
-            report.newest = result.newest
-
-    def push(self, stream: Stream, report: StreamReport, *, apply: bool = True) -> None:
-        """Drain this stream's outbox, one locked batch per transaction."""
-        seen: set[int] = set()
+    def _payments(self, source: System, report: RunReport, run_id: str, started: float, calls: int) -> RunReport:
+        """The ERP's payout stream: bills' payment status back to payouts, accruals and the CRMs."""
         try:
-            while True:
-                with self._session() as session:
-                    rows = [r for r in push.pending(session, stream.system, stream.entity, PUSH_BATCH)
-                            if r.id not in seen]
-                    if not rows:
-                        return
-                    seen.update(r.id for r in rows)
-                    pusher = push.Pusher(session, self.settings, stream.connector, stream.fmap, report.run_id)
-                    result = pusher.push(rows, apply=apply)
-                report.records_out += result.records_out
-                report.pushes_skipped += result.skipped
-                report.errors.update(result.errors)
-                report.changes += result.changes
-        except RateLimited as exc:
-            report.status, report.message = "rate_limited", f"{exc} (the outbox keeps the rest)"
-            report.retry_after = exc.retry_after
-        except ConnectorError as exc:
-            report.status, report.message = "failed", f"{type(exc).__name__}: {exc}"
-
-    def payouts(self, stream: Stream, report: StreamReport, *, dry_run: bool) -> None:
-        """ERP payouts: send approved payouts as bills, then read payment status back."""
-        report.api_calls = stream.connector.usage.calls
-        if dry_run:
-            return
-        try:
-            sent = erp_payouts.send(self.store, self.settings, stream.connector)
-            report.records_out += len(sent.sent)
-            report.errors.update({"rejected": len(sent.failed)} if sent.failed else {})
-            report.records_in += erp_payouts.payments(self.store, self.settings, stream.connector,
-                                                      datetime.now(UTC))
+            report.records_in = erp_payouts.payments(self.store, self.settings, source.connector, datetime.now(UTC))
         except RateLimited as exc:
             report.status, report.message = "rate_limited", str(exc)
         except ConnectorError as exc:
-            report.status, report.message = "failed", f"{type(exc).__name__}: {exc}"
+            report.status, report.message = "failed", str(exc)
+            report.errors["connector"] += 1
+        self._record(report, run_id, started, source, calls, None)
+        return report
 
-    def record(self, report: StreamReport) -> None:
-        """The `sync_runs` row of a finished stream run."""
+    def _record(self, report: RunReport, run_id: str, started: float, source: System, calls: int,
+                newest: datetime | None) -> None:
+        report.api_calls = source.connector.usage.calls - calls
         finished = datetime.now(UTC)
-        if report.status == "success" and any(report.errors.values()):
-            report.status = "partial"
-        lag = int((finished - report.newest).total_seconds()) if report.newest else 0
+        caught_up = report.status == "success"
+        usage = source.connector.api_usage()
         with self.store.session() as session:
             session.add(SyncRunRow(
-                id=report.run_id, system=report.system, entity=report.entity, mode=report.mode,
-                status="success" if report.status == "partial" else report.status, started_at=report.started_at,
-                finished_at=finished, records_in=report.records_in, records_out=report.records_out,
-                errors=dict(report.errors), api_calls=report.api_calls,
-                duration_ms=int((time.monotonic() - report.started) * 1000), newest_change_at=report.newest,
-                lag_seconds=lag, message=report.message))
+                id=run_id, system=report.system, entity=report.entity, status=report.status,
+                started_at=datetime.fromtimestamp(time.time() - (time.monotonic() - started), UTC),
+                finished_at=finished, records_in=report.records_in, errors=dict(report.errors),
+                api_calls=report.api_calls, duration_ms=int((time.monotonic() - started) * 1000),
+                newest_change_at=newest, message=report.message,
+                lag_seconds=0 if caught_up or newest is None else int((finished - newest).total_seconds())))
+            session.add(ApiUsageRow(system=report.system, used=usage.used, limit=usage.limit, window=usage.window,
+                                    calls=report.api_calls))
+        report.run_id = run_id
+
+    def _update_run(self, report: RunReport) -> None:
+        if report.run_id is None:
+            return
+        with self.store.session() as session:
+            run = session.get(SyncRunRow, report.run_id)
+            if run is not None:
+                run.records_out = report.records_out
+                run.api_calls = report.api_calls
+                run.errors = dict(report.errors)
+                if report.status != "success":
+                    run.status, run.message = report.status, report.message
+
+
+def summary(reports: list[RunReport]) -> list[dict[str, Any]]:
+    return [{"system": r.system, "entity": r.entity, "status": r.status, "in": r.records_in,
+             "out": r.records_out, "created": r.created, "errors": dict(r.errors)} for r in reports]

@@ -1,8 +1,9 @@
 """Field rules and the 3-way merge of one incoming record against the hub and the last synced snapshot.
 
-Pure: the engine passes values in and applies the decisions. A field changed on one side only always
-survives; a field changed on both sides is decided by its rule (`two_way`, `prefer:<s>`, `from:<s>`,
-`none`).
+Per field: `none` never syncs; `from:<system>` takes only that system's value (`from:hub`: only the
+hub's); `prefer:<system>` takes that system's value unless it is blank, and another system's change
+only while the preferred side has nothing; `two_way` takes a change made on one side only, and when
+both sides changed since the snapshot, the newer by each side's own modified time.
 """
 
 from collections.abc import Mapping
@@ -10,73 +11,71 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from config.program import ProgramRules
+
 
 @dataclass(frozen=True)
 class Decision:
-    """The hub takes `value` for `field` from the incoming system, because of `rule`."""
-
     field: str
     old: Any
-    value: Any
+    new: Any
     rule: str
+    conflict: bool = False
 
 
-def accepts(rule: str, system: str) -> bool:
-    """Whether changes from `system` may reach the hub at all under `rule`."""
-    if rule == "none":
-        return False
-    return not rule.startswith("from:") or rule == f"from:{system}"
-
-
-def sends(rule: str, system: str) -> bool:
-    """Whether the hub writes this field to `system` under `rule`."""
-    if rule == "none":
-        return False
-    return not rule.startswith("from:") or rule != f"from:{system}"
-
-
-def _blank(value: Any) -> bool:
+def blank(value: Any) -> bool:
     return value is None or value == "" or value == []
 
 
 def merge(
-    system: str,
+    rules: ProgramRules,
+    entity: str,
+    source: str,
     incoming: Mapping[str, Any],
     hub: Mapping[str, Any] | None,
-    base: Mapping[str, Any] | None,
-    rules: Mapping[str, str],
+    snapshot: Mapping[str, Any] | None,
     *,
     incoming_at: datetime | None,
     hub_at: datetime | None,
+    preferred_linked: frozenset[str] = frozenset(),
 ) -> list[Decision]:
-    """The fields the hub should take from `incoming`.
-
-    `base` is what hub and system last agreed on (None: never synced); `rules` maps a field to its
-    rule (missing: two_way). Changed on the system side only -> taken; changed on both -> the rule.
-    """
+    """The changes to apply to the hub record (all of `incoming` when the hub has no record yet)."""
     decisions = []
-    hub = hub or {}
-    for field, theirs in incoming.items():
-        rule = rules.get(field, "two_way")
-        ours = hub.get(field)
-        if theirs == ours or not accepts(rule, system):
+    for field, new in incoming.items():
+        rule = rules.field_rule(entity, field)
+        if rule == "none":
             continue
-        if base is not None and field in base and base[field] == theirs:
-            continue  # the system did not change it: the hub's value stands (and is pushed)
-        hub_changed = field in hub and not _blank(ours) and (base is None or base.get(field) != ours)
-        if not hub_changed or _wins(rule, system, theirs, ours, incoming_at, hub_at):
-            decisions.append(Decision(field, ours, theirs, rule))
+        old = None if hub is None else hub.get(field)
+        if new == old:
+            continue
+        kind, _, owner = rule.partition(":")
+        if hub is None:
+            if kind != "from" or owner == source:
+                decisions.append(Decision(field, old, new, rule))
+            continue
+        changed_here = snapshot is None or snapshot.get(field) != new
+        changed_hub = snapshot is not None and snapshot.get(field) != old
+        if kind == "from":
+            if owner == source:
+                decisions.append(Decision(field, old, new, rule))
+        elif kind == "prefer":
+            if owner == source and not blank(new):
+                decisions.append(Decision(field, old, new, rule, conflict=changed_hub))
+            elif owner != source and changed_here and (blank(old) or owner not in preferred_linked):
+                decisions.append(Decision(field, old, new, rule))
+        elif changed_here and not changed_hub:
+            decisions.append(Decision(field, old, new, rule))
+        elif changed_here and (hub_at is None or (incoming_at is not None and incoming_at >= hub_at)):
+            decisions.append(Decision(field, old, new, rule, conflict=True))
     return decisions
 
 
-def _wins(rule: str, system: str, theirs: Any, ours: Any, incoming_at: datetime | None,
-          hub_at: datetime | None) -> bool:
-    """Both sides changed the field: does the incoming value win?"""
-    if rule.startswith("from:"):
-        return True  # accepts() already proved the system is the source
-    if rule.startswith("prefer:"):
-        preferred = rule.removeprefix("prefer:") == system
-        return (preferred and not _blank(theirs)) or (not preferred and _blank(ours))
-    if incoming_at is None:
-        return False
-    return hub_at is None or incoming_at > hub_at
+def pushable(rules: ProgramRules, entity: str, target: str, hub: Mapping[str, Any]) -> dict[str, Any]:
+    """The hub values a system receives: not `none`, and not a `from:` field back to its only source."""
+    out = {}
+    for field, value in hub.items():
+        kind, _, owner = rules.field_rule(entity, field).partition(":")
+        if kind == "none" or (kind == "from" and owner == target):
+            continue
+        out[field] = value
+    return out

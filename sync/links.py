@@ -1,4 +1,6 @@
-"""external_links: one hub record <-> one record per system, with the last pushed hash and snapshot."""
+"""external_links: which record in which system is which hub record. Batch lookups only."""
+
+from collections.abc import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -6,40 +8,30 @@ from sqlalchemy.orm import Session
 from sync.store.tables import ExternalLinkRow
 
 
-def by_external(session: Session, entity: str, system: str, external_id: str) -> ExternalLinkRow | None:
-    return session.scalar(select(ExternalLinkRow).where(
-        ExternalLinkRow.entity == entity, ExternalLinkRow.system == system,
-        ExternalLinkRow.external_id == external_id))
+def by_external(session: Session, entity: str, system: str, external_ids: Iterable[str]) -> dict[str, ExternalLinkRow]:
+    ids = list(dict.fromkeys(external_ids))
+    if not ids:
+        return {}
+    rows = session.scalars(select(ExternalLinkRow).where(
+        ExternalLinkRow.entity == entity, ExternalLinkRow.system == system, ExternalLinkRow.external_id.in_(ids)))
+    return {row.external_id: row for row in rows}
 
 
-def by_hub(session: Session, entity: str, system: str, hub_id: str) -> ExternalLinkRow | None:
-    return session.scalar(select(ExternalLinkRow).where(
-        ExternalLinkRow.entity == entity, ExternalLinkRow.system == system, ExternalLinkRow.hub_id == hub_id))
+def by_hub(session: Session, entity: str, system: str, hub_ids: Iterable[str]) -> dict[str, ExternalLinkRow]:
+    ids = list(dict.fromkeys(hub_ids))
+    if not ids:
+        return {}
+    rows = session.scalars(select(ExternalLinkRow).where(
+        ExternalLinkRow.entity == entity, ExternalLinkRow.system == system, ExternalLinkRow.hub_id.in_(ids)))
+    return {row.hub_id: row for row in rows}
 
 
-def for_hub(session: Session, entity: str, hub_id: str) -> list[ExternalLinkRow]:
-    return list(session.scalars(select(ExternalLinkRow).where(
-        ExternalLinkRow.entity == entity, ExternalLinkRow.hub_id == hub_id)))
-
-
-def link(session: Session, entity: str, system: str, hub_id: str, external_id: str) -> ExternalLinkRow:
-    """The link for this hub record in `system`, created or repointed to `external_id`."""
-    row = by_hub(session, entity, system, hub_id)
-    if row is None:
-        row = ExternalLinkRow(entity=entity, system=system, hub_id=hub_id, external_id=external_id, archived=False)
-        session.add(row)
-        session.flush()
-    elif row.external_id != external_id:
-        row.external_id = external_id
-    row.archived = False
-    return row
-
-
-def external_id(session: Session, entity: str, system: str, hub_id: str) -> str | None:
-    row = by_hub(session, entity, system, hub_id)
-    return None if row is None or row.archived else row.external_id
-
-
-def hub_id(session: Session, entity: str, system: str, external: str) -> str | None:
-    row = by_external(session, entity, system, external)
-    return None if row is None else row.hub_id
+def all_of(session: Session, entity: str, hub_ids: Iterable[str]) -> dict[str, dict[str, ExternalLinkRow]]:
+    """hub id -> system -> link, for every system."""
+    found: dict[str, dict[str, ExternalLinkRow]] = {}
+    ids = list(dict.fromkeys(hub_ids))
+    if ids:
+        for row in session.scalars(select(ExternalLinkRow).where(
+                ExternalLinkRow.entity == entity, ExternalLinkRow.hub_id.in_(ids))):
+            found.setdefault(row.hub_id, {})[row.system] = row
+    return found

@@ -1,11 +1,11 @@
-"""One pulled page applied to the hub: map, validate, link, merge by field rules, queue write-backs.
+"""Apply one pulled page to the hub: map, validate, link, merge by field rules, log, queue pushes.
 
-Runs inside the page's transaction; the caller commits it with the cursor.
+Everything here runs inside the page's transaction; the caller commits it with the new cursor.
 """
 
 import json
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -14,164 +14,200 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from config import Settings
-from connectors.base import Record
+from connectors.base import Page, Record
 from mapping.base import FieldMap
-from sync import fieldrules, links, outbox, quarantine, records
-from sync.store.tables import ChangeLogRow, now
-
-HUB_ID_KEY = "partnersync_id"  # in a link's snapshot: the hub id the system's record carries
+from sync import links, quarantine, records
+from sync.fieldrules import Decision, merge, pushable
+from sync.outbox import enqueue
+from sync.store.tables import ChangeLogRow, ExternalLinkRow, now
+from sync.systems import System
 
 
 @dataclass
-class Applied:
-    """What one page did to the hub."""
-
-    records_in: int = 0
-    echoes: int = 0
+class PageResult:
     changed: list[str] = field(default_factory=list)
+    created: int = 0
+    echoes: int = 0
+    deleted: int = 0
     errors: Counter[str] = field(default_factory=Counter)
-    resolved: list[str] = field(default_factory=list)
+    decisions: list[tuple[str, Decision]] = field(default_factory=list)
     newest: datetime | None = None
 
 
-def pushable(fmap: FieldMap[Any]) -> set[str]:
-    """Unified fields the hub writes to this system."""
-    return {f.unified for f in fmap.fields if not f.read_only}
+@dataclass
+class Incoming:
+    record: Record
+    external_id: str
+    values: dict[str, Any]
+    modified_at: datetime | None
 
 
-def echo_hash(fmap: FieldMap[Any], values: Mapping[str, Any]) -> str:
-    """Hash of the pushable, non-blank values: equal for our push and the same record read back."""
-    keep = pushable(fmap)
-    return outbox.payload_hash({k: v for k, v in values.items() if k in keep and v not in (None, "", [])})
-
-
-class PageApplier:
-    """Applies records of one system x entity; `targets` are the other systems holding the entity."""
-
-    def __init__(self, session: Session, settings: Settings, fmap: FieldMap[Any], targets: Sequence[str],
-                 run_id: str | None) -> None:
-        self.session, self.settings, self.fmap, self.targets, self.run_id = session, settings, fmap, targets, run_id
-        self.system, self.entity = fmap.system, fmap.entity
-        self.rules = settings.program.field_rules.get(self.entity, {})
-        self.result = Applied()
-
-    def apply(self, raw: Record) -> str | None:
-        """Apply one record; returns its hub id, or None when quarantined or skipped."""
-        self.result.records_in += 1
-        try:
-            external = self.fmap.external_id(raw)
-        except KeyError:
-            self._quarantine(raw, "mapping", self.fmap.id_field, "record has no id", None)
+def validate(session: Session, fmap: FieldMap[Any], system: str, record: Record, run_id: str | None,
+             result: PageResult) -> Incoming | None:
+    """The record's canonical unified values, or None after quarantining it with field and reason."""
+    external_id = str(record.get(fmap.id_field) or "")
+    try:
+        present = [k for k in fmap.to_values(record) if k != "modified_at"]
+        model = fmap.to_model(record)
+    except (ValueError, TypeError, KeyError, ArithmeticError) as exc:
+        if not isinstance(exc, ValidationError):  # a converter choked on the value: a mapping error
+            message = f"{system} {fmap.entity} {external_id}: {type(exc).__name__}: {exc}"
+            quarantine.put(session, system=system, entity=fmap.entity, category="mapping", message=message,
+                           raw=dict(record), external_id=external_id, run_id=run_id)
+            result.errors["mapping"] += 1
             return None
-        try:
-            unified = self.fmap.to_values(raw)
-            model = self.fmap.model.model_validate(unified)
-        except ValidationError as exc:
-            problems = quarantine.validation_errors(self.fmap, exc)
-            self._quarantine(raw, "validation", problems[0][0], "; ".join(p[1] for p in problems), external)
-            return None
-        except (ValueError, TypeError, KeyError, ArithmeticError) as exc:
-            self._quarantine(raw, "mapping", None, f"{type(exc).__name__}: {exc}", external)
-            return None
-        values = records.values_of(model, set(unified))
-        for name, entity in self.fmap.references.items():
-            if values.get(name) is None:
-                continue
-            ref = links.hub_id(self.session, entity, self.system, str(values[name]))
-            if ref is None:
-                self._quarantine(raw, "reference", self.fmap.system_field(name),
-                                 f"{name}: no synced {entity} with {self.system} id {values[name]}", external)
-                return None
-            values[name] = ref
-        at = self.fmap.modified_at(raw)
-        if at is not None and (self.result.newest is None or at > self.result.newest):
-            self.result.newest = at
-        self.result.resolved.append(external)
-        return self._merge(raw, external, values, at)
-
-    def _quarantine(self, raw: Record, category: str, fld: str | None, message: str, external: str | None) -> None:
-        quarantine.add(self.session, system=self.system, entity=self.entity, raw=raw, category=category,
-                       field=fld, message=f"{self.system} {self.entity} {external or '?'}: {message}",
-                       external_id=external, run_id=self.run_id)
-        self.result.errors[category] += 1
-
-    def _merge(self, raw: Record, external: str, values: dict[str, Any], at: datetime | None) -> str | None:
-        link = links.by_external(self.session, self.entity, self.system, external)
-        if link is not None and link.last_pushed_hash == echo_hash(self.fmap, values):
-            link.remote_modified_at = at
-            self.result.echoes += 1
-            return None
-        hub_id = link.hub_id if link is not None else self._find(raw, values)
-        hub = records.load(self.session, self.entity, hub_id) if hub_id else None
-        base = link.last_synced_snapshot if link is not None else None
-        decisions = fieldrules.merge(self.system, values, hub, base, self.rules, incoming_at=at,
-                                     hub_at=records.modified_at(self.session, self.entity, hub_id) if hub_id else None)
-        created = hub is None
-        if created:
-            hub_id = records.create(self.session, self.entity, {d.field: d.value for d in decisions}, at)
-        elif decisions:
-            assert hub_id is not None
-            records.write(self.session, self.entity, hub_id, {d.field: d.value for d in decisions}, at)
-        assert hub_id is not None
-        stamp = now()
-        self.session.add_all(ChangeLogRow(entity=self.entity, hub_id=hub_id, field=d.field,
-                                          old_value=_text(d.old), new_value=_text(d.value),
-                                          source_system=self.system, source_modified_at=at, rule=d.rule,
-                                          run_id=self.run_id, changed_at=stamp) for d in decisions)
-        link = links.link(self.session, self.entity, self.system, hub_id, external)
-        link.last_synced_snapshot = {**values, HUB_ID_KEY: self.fmap.hub_id(raw)}
-        link.remote_modified_at = at
-        current = records.load(self.session, self.entity, hub_id) or {}
-        self._queue(hub_id, raw, values, current, bool(decisions) or created)
-        if decisions or created:
-            self.result.changed.append(hub_id)
-        return hub_id
-
-    def _find(self, raw: Record, values: Mapping[str, Any]) -> str | None:
-        """An unlinked record: its partnersync id, else one exact-key match not yet linked here."""
-        claimed = self.fmap.hub_id(raw)
-        if claimed and records.load(self.session, self.entity, claimed) is not None:
-            return claimed
-        for candidate in records.match_keys(self.session, self.entity, values):
-            if links.by_hub(self.session, self.entity, self.system, candidate) is None:
-                return candidate
+        first = exc.errors()[0]
+        unified = str(first["loc"][0]) if first["loc"] else None
+        where = fmap.system_field(unified) if unified else None
+        message = f"{system} {fmap.entity} {external_id}: {where or 'record'}: {first['msg']}"
+        quarantine.put(session, system=system, entity=fmap.entity, category="validation", message=message,
+                       raw=dict(record), external_id=external_id, field=where, run_id=run_id)
+        result.errors["validation"] += 1
         return None
+    return Incoming(record, external_id, records.model_values(model, present), fmap.modified_at(record))
 
-    def _queue(self, hub_id: str, raw: Record, values: Mapping[str, Any], current: Mapping[str, Any],
-               changed: bool) -> None:
-        """Write-backs: to the others when the hub changed, to the source when it differs from the hub."""
-        systems = list(self.targets) if changed else [
-            s for s in self.targets if links.by_hub(self.session, self.entity, s, hub_id) is None]
-        back = {k: v for k, v in current.items() if k in pushable(self.fmap)
-                and fieldrules.sends(self.rules.get(k, "two_way"), self.system)}
-        if self.fmap.hub_id(raw) != hub_id or any(values.get(k) != v for k, v in back.items()
-                                                   if v not in (None, "", [])):
-            systems.append(self.system)
-        if systems:
-            outbox.enqueue(self.session, entity=self.entity, hub_id=hub_id, systems=systems, payload=dict(current),
-                           run_id=self.run_id)
 
-    def delete(self, external_ids: Sequence[str], policy: str) -> list[str]:
-        """Deleted in the system: tombstone by policy, propagate, and never leave an orphan link."""
-        touched = []
-        for external in external_ids:
-            link = links.by_external(self.session, self.entity, self.system, external)
-            if link is None or link.archived:
+def resolve_references(session: Session, fmap: FieldMap[Any], system: str, items: list[Incoming],
+                       run_id: str | None, result: PageResult) -> list[Incoming]:
+    """Turn the system's ids in reference fields into hub ids; a record pointing at an unsynced record waits."""
+    ready = items
+    for unified, entity in fmap.references.items():
+        wanted = [str(i.values[unified]) for i in ready if i.values.get(unified)]
+        found = links.by_external(session, entity, system, wanted)
+        kept = []
+        for item in ready:
+            ref = item.values.get(unified)
+            if ref and str(ref) not in found:
+                message = (f"{system} {fmap.entity} {item.external_id}: {fmap.system_field(unified)}: "
+                           f"{entity} {ref} is not synced yet")
+                quarantine.put(session, system=system, entity=fmap.entity, category="reference", message=message,
+                               raw=dict(item.record), external_id=item.external_id,
+                               field=fmap.system_field(unified), run_id=run_id)
+                result.errors["reference"] += 1
                 continue
-            link.archived = True
-            if policy == "ignore":
-                continue
-            if records.tombstone(self.session, self.entity, link.hub_id, now()):
-                self.session.add(ChangeLogRow(entity=self.entity, hub_id=link.hub_id, field="deleted_at",
-                                              old_value=None, new_value=policy, source_system=self.system,
-                                              rule=f"delete:{policy}", run_id=self.run_id))
-                others = [row.system for row in links.for_hub(self.session, self.entity, link.hub_id)
-                          if not row.archived]
-                outbox.enqueue(self.session, entity=self.entity, hub_id=link.hub_id, systems=others, payload={},
-                               operation=policy, run_id=self.run_id)
-                touched.append(link.hub_id)
-        return touched
+            if ref:
+                item.values[unified] = found[str(ref)].hub_id
+            kept.append(item)
+        ready = kept
+    return ready
+
+
+def apply_page(session: Session, settings: Settings, source: System, entity: str, page: Page,
+               targets: Mapping[str, System], run_id: str | None) -> PageResult:
+    fmap = source.maps[entity]
+    result = PageResult()
+    items = [i for r in page.records if (i := validate(session, fmap, source.name, r, run_id, result))]
+    items = resolve_references(session, fmap, source.name, items, run_id, result)
+    linked = links.by_external(session, entity, source.name, [i.external_id for i in items])
+    claimed = [fmap.hub_id(i.record) for i in items if i.external_id not in linked and fmap.hub_id(i.record)]
+    hub_ids = [link.hub_id for link in linked.values()] + [c for c in claimed if c]
+    hub = records.values(session, entity, hub_ids, settings.program.currency)
+    hub_at = records.modified(session, entity, hub)
+    all_links = links.all_of(session, entity, hub)
+    for item in items:
+        result.newest = max(filter(None, (result.newest, item.modified_at)), default=None)
+        link = linked.get(item.external_id)
+        if link is not None and all(link.last_synced_snapshot and link.last_synced_snapshot.get(k) == v
+                                    for k, v in item.values.items()):
+            result.echoes += 1
+            continue
+        hub_id: str | None = (link.hub_id if link is not None
+                              else _find(session, entity, source.name, fmap, item, hub, all_links))
+        current = hub.get(hub_id) if hub_id else None
+        snapshot = link.last_synced_snapshot if link is not None else None
+        preferred = frozenset(all_links.get(hub_id, {})) if hub_id else frozenset()
+        decisions = merge(settings.program, entity, source.name, item.values, current, snapshot,
+                          incoming_at=item.modified_at, hub_at=hub_at.get(hub_id) if hub_id else None,
+                          preferred_linked=preferred)
+        changes = {d.field: d.new for d in decisions}
+        if current is None:
+            changes.setdefault("name", item.values.get("name") or "")
+        if current is None or decisions:
+            hub_id = records.write(session, entity, hub_id, changes, item.modified_at)
+            hub[hub_id] = {**(current or {}), **changes}
+            result.created += current is None
+        assert hub_id is not None
+        session.add_all(ChangeLogRow(entity=entity, hub_id=hub_id, field=d.field, old_value=_text(d.old),
+                                     new_value=_text(d.new), source_system=source.name, rule=d.rule
+                                     + (" (conflict)" if d.conflict else ""), run_id=run_id,
+                                     source_modified_at=item.modified_at) for d in decisions)
+        result.decisions += [(hub_id, d) for d in decisions]
+        link = _link(session, entity, source.name, hub_id, item, link)
+        all_links.setdefault(hub_id, {})[source.name] = link
+        _queue(session, settings, entity, hub_id, hub[hub_id], all_links[hub_id], targets, run_id,
+               stamp=source.name if not fmap.hub_id(item.record) else None)
+        if decisions or current is None:
+            result.changed.append(hub_id)
+    quarantine.resolve(session, source.name, entity, [i.external_id for i in items])
+    _deletes(session, settings, entity, source.name, page.deleted, run_id, result)
+    return result
+
+
+def _find(session: Session, entity: str, system: str, fmap: FieldMap[Any], item: Incoming,
+          hub: dict[str, Any], all_links: dict[str, dict[str, ExternalLinkRow]]) -> str | None:
+    """An unlinked record's hub record: by our id written in it, then by exact keys; None means new."""
+    claimed = fmap.hub_id(item.record)
+    if claimed and claimed in hub and system not in all_links.get(claimed, {}):
+        return claimed
+    if entity == "partner":
+        match = records.match_partner(session, item.values)
+        if match and not links.by_hub(session, entity, system, [match]):
+            hub.update(records.values(session, entity, [match]))
+            return match
+    return None
+
+
+def _link(session: Session, entity: str, system: str, hub_id: str, item: Incoming,
+          link: ExternalLinkRow | None) -> ExternalLinkRow:
+    if link is None:
+        link = ExternalLinkRow(entity=entity, hub_id=hub_id, system=system, external_id=item.external_id)
+        session.add(link)
+    link.last_synced_snapshot = {**(link.last_synced_snapshot or {}), **item.values}
+    link.remote_modified_at = item.modified_at
+    link.archived = False
+    return link
+
+
+def _queue(session: Session, settings: Settings, entity: str, hub_id: str, values: Mapping[str, Any],
+           linked: Mapping[str, ExternalLinkRow], targets: Mapping[str, System], run_id: str | None,
+           stamp: str | None) -> None:
+    """Queue a push to every system whose copy differs from the hub (and to the source, to stamp our id)."""
+    systems = []
+    for name, system in targets.items():
+        fmap = system.maps.get(entity)
+        if fmap is None:
+            continue
+        link = linked.get(name)
+        writable = {f.unified for f in fmap.fields if not f.read_only}
+        wanted = {k: v for k, v in pushable(settings.program, entity, name, values).items() if k in writable}
+        snapshot = (link.last_synced_snapshot or {}) if link is not None else None
+        if snapshot is None or name == stamp or any(snapshot.get(k) != v for k, v in wanted.items()):
+            systems.append(name)
+    if systems:
+        enqueue(session, entity=entity, hub_id=hub_id, systems=systems, payload={"reason": "changed"}, run_id=run_id)
+
+
+def _deletes(session: Session, settings: Settings, entity: str, system: str, deleted: list[str],
+             run_id: str | None, result: PageResult) -> None:
+    """A record deleted in one system: archive/delete it everywhere per policy, or just unlink it."""
+    policy = settings.program.delete_policy.get(entity, "archive")
+    for link in links.by_external(session, entity, system, deleted).values():
+        link.archived = True
+        result.deleted += 1
+        if policy == "ignore":
+            continue
+        records.archive(session, entity, link.hub_id, now())
+        others = [s for s, other in links.all_of(session, entity, [link.hub_id]).get(link.hub_id, {}).items()
+                  if s != system and not other.archived]
+        session.add(ChangeLogRow(entity=entity, hub_id=link.hub_id, field="deleted", old_value=None,
+                                 new_value=policy, source_system=system, rule=f"delete_policy:{policy}",
+                                 run_id=run_id))
+        if others:
+            enqueue(session, entity=entity, hub_id=link.hub_id, systems=others, payload={"policy": policy},
+                    operation="archive", run_id=run_id)
 
 
 def _text(value: Any) -> str | None:
-    return None if value is None else value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    if value is None:
+        return None
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)

@@ -1,183 +1,182 @@
-"""Push from the outbox to one system: coalesced per hub id, mapped, idempotent by external id.
+"""Push from the outbox: coalesce per record, map to the system, skip our own unchanged copies, record links.
 
-Rows are locked while they are pushed (`SKIP LOCKED` on PostgreSQL), so concurrent workers never push
-the same row; a crash leaves them pending and the next push repeats them (upserts are idempotent).
+At least once and idempotent: a row is marked sent only after the system answered; a crash before
+that re-pushes the same record, which the system upserts by our external id.
 """
 
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from pydantic import ValidationError
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from config import Settings
-from connectors.base import Connector, PushResult
+from connectors.base import PushResult, RateLimited, Record
 from mapping.base import FieldMap
-from sync import fieldrules, links, quarantine, records
-from sync.pull import HUB_ID_KEY, echo_hash, pushable
-from sync.store.tables import OutboxRow, now
+from sync import links, quarantine, records
+from sync.fieldrules import pushable
+from sync.outbox import payload_hash
+from sync.store import Store
+from sync.store.tables import ExternalLinkRow, OutboxRow, now
+from sync.systems import System
+
+CHUNK = 1000
 
 
 @dataclass
-class Change:
-    """One planned write to a system, field by field (what `sync --dry-run` prints)."""
-
-    system: str
-    entity: str
-    hub_id: str
-    operation: str
-    external_id: str | None
-    fields: list[tuple[str, Any, Any]] = field(default_factory=list)
-
-
-@dataclass
-class Pushed:
-    records_out: int = 0
-    skipped: int = 0
+class PushReport:
+    sent: int = 0
+    unchanged: int = 0
+    waiting: int = 0
     errors: Counter[str] = field(default_factory=Counter)
-    changes: list[Change] = field(default_factory=list)
+    rate_limited: bool = False
 
 
-def pending(session: Session, system: str, entity: str, limit: int) -> list[OutboxRow]:
-    query = (select(OutboxRow).where(OutboxRow.system == system, OutboxRow.entity == entity,
-                                     OutboxRow.status == "pending").order_by(OutboxRow.id).limit(limit))
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    return list(session.scalars(query))
-
-
-class Pusher:
-    """Pushes one batch of outbox rows of one system x entity inside the caller's transaction."""
-
-    def __init__(self, session: Session, settings: Settings, connector: Connector, fmap: FieldMap[Any],
-                 run_id: str | None) -> None:
-        self.session, self.connector, self.fmap, self.run_id = session, connector, fmap, run_id
-        self.system, self.entity = fmap.system, fmap.entity
-        self.rules = settings.program.field_rules.get(self.entity, {})
-        self.result = Pushed()
-        self.failed: set[str] = set()
-
-    def outgoing(self, hub_id: str) -> dict[str, Any] | None:
-        """The hub's current values this system receives, references as hub ids; None when gone."""
-        current = records.load(self.session, self.entity, hub_id)
-        if current is None:
-            return None
-        keep = pushable(self.fmap)
-        return {k: v for k, v in current.items()
-                if k in keep and fieldrules.sends(self.rules.get(k, "two_way"), self.system)}
-
-    def push(self, rows: list[OutboxRow], *, apply: bool = True) -> Pushed:
-        latest: dict[str, OutboxRow] = {}
+def push(store: Store, settings: Settings, system: System, entity: str, run_id: str | None = None) -> PushReport:
+    """Drain the pending outbox rows of one system x entity, in chunks of records."""
+    report = PushReport()
+    fmap = system.maps[entity]
+    after = 0
+    while not report.rate_limited:
+        with store.session() as session:
+            rows = list(session.execute(
+                select(OutboxRow.id, OutboxRow.hub_id, OutboxRow.operation)
+                .where(OutboxRow.system == system.name, OutboxRow.entity == entity, OutboxRow.status == "pending",
+                       OutboxRow.id > after)
+                .order_by(OutboxRow.id).limit(CHUNK)))
+        if not rows:
+            return report
+        after = rows[-1].id
+        grouped: dict[str, list[int]] = defaultdict(list)
+        archive: set[str] = set()
         for row in rows:
-            latest[row.hub_id] = row  # coalesce: one write per record, its newest operation
-        upserts: dict[str, tuple[dict[str, Any], dict[str, Any], str]] = {}
-        removals: list[OutboxRow] = []
-        for hub_id, row in latest.items():
-            if row.operation != "upsert":
-                removals.append(row)
-                continue
-            values = self.outgoing(hub_id)
-            if values is None:
-                continue
-            prepared = self._prepare(hub_id, values)
-            if prepared is not None:
-                upserts[hub_id] = (values, prepared, echo_hash(self.fmap, values))
-        if apply:
-            self._upsert(upserts)
-            self._remove(removals)
-            for row in rows:
-                if row.status == "pending":
-                    row.status, row.sent_at = ("failed" if row.hub_id in self.failed else "sent"), now()
-        else:
-            self._plan(upserts, removals)
-        return self.result
+            grouped[row.hub_id].append(row.id)
+            if row.operation == "archive":
+                archive.add(row.hub_id)
+        _push_chunk(store, settings, system, fmap, entity, grouped, archive, run_id, report)
+    return report
 
-    def _prepare(self, hub_id: str, values: dict[str, Any]) -> dict[str, Any] | None:
-        """The system record for `values`, references turned into the system's ids; None to skip."""
-        link = links.by_hub(self.session, self.entity, self.system, hub_id)
-        if link is not None and not link.archived and link.last_pushed_hash == echo_hash(self.fmap, values):
-            self.result.skipped += 1
-            return None
-        local = dict(values)
-        for name, entity in self.fmap.references.items():
-            if local.get(name) is None:
-                continue
-            external = links.external_id(self.session, entity, self.system, str(local[name]))
-            if external is None:
-                self._failed(hub_id, values, "reference", self.fmap.system_field(name),
-                             f"{name}: {entity} {local[name]} is not in {self.system} yet")
-                return None
-            local[name] = external
-        record = self.fmap.to_record(records.typed(self.entity, local), hub_id)
-        if link is not None and (link.last_synced_snapshot or {}).get(HUB_ID_KEY) != hub_id:
-            record[self.fmap.id_field] = link.external_id  # its record lacks our id: address it by its own
-        return record
 
-    def _upsert(self, upserts: dict[str, tuple[dict[str, Any], dict[str, Any], str]]) -> None:
-        if not upserts:
-            return
-        results = self.connector.push(self.entity, [record for _, record, _ in upserts.values()])
-        for result in results:
-            if result.key not in upserts:
-                continue
-            values, record, digest = upserts[result.key]
-            if result.success:
-                self._linked(result, values, digest)
-            else:
-                error = result.error
-                self._failed(result.key, record, "rejected", ", ".join(error.fields) if error else None,
-                             str(error) if error else "rejected")
+def _push_chunk(store: Store, settings: Settings, system: System, fmap: FieldMap[Any], entity: str,
+                grouped: dict[str, list[int]], archive: set[str], run_id: str | None, report: PushReport) -> None:
+    with store.session() as session:
+        hub = records.values(session, entity, [h for h in grouped if h not in archive], settings.program.currency)
+        linked = links.by_hub(session, entity, system.name, grouped)
+        outgoing, waiting = _records(session, settings, system, fmap, entity, hub, linked, run_id, report)
+        unchanged = [h for h, (record, _) in outgoing.items()
+                     if h in linked and linked[h].last_pushed_hash == payload_hash(record)]
+        _close(session, [i for h in unchanged for i in grouped[h]], "sent", "unchanged")
+        report.unchanged += len(unchanged)
+        report.waiting += len(waiting)
+    for hub_id in unchanged:
+        outgoing.pop(hub_id)
+    doomed = {h: linked[h].external_id for h in archive if h in linked and not linked[h].archived}
+    try:
+        results = system.connector.push(entity, [record for record, _ in outgoing.values()]) if outgoing else []
+        archived = system.connector.archive(entity, list(doomed.values())) if doomed else []
+    except RateLimited:
+        report.rate_limited = True
+        return
+    with store.session() as session:
+        by_key = {r.key: r for r in results}
+        for hub_id, (record, snapshot) in outgoing.items():
+            _settle(session, system.name, entity, hub_id, record, snapshot, by_key.get(hub_id), grouped[hub_id],
+                    run_id, report)
+        gone = {r.key for r in archived if r.success}
+        for link in links.by_hub(session, entity, system.name, doomed).values():
+            link.archived = link.archived or link.external_id in gone
+        _close(session, [i for h in archive for i in grouped[h]], "sent", None)
 
-    def _linked(self, result: PushResult, values: dict[str, Any], digest: str) -> None:
-        existing = links.by_hub(self.session, self.entity, self.system, result.key)
-        external = result.external_id or (existing.external_id if existing else None)
-        if external is None:
-            self._failed(result.key, values, "rejected", None, "the system returned no record id")
-            return
-        link = links.link(self.session, self.entity, self.system, result.key, external)
-        link.last_pushed_hash = digest
-        link.last_synced_snapshot = {**(link.last_synced_snapshot or {}), **values, HUB_ID_KEY: result.key}
-        self.result.records_out += 1
 
-    def _remove(self, removals: list[OutboxRow]) -> None:
-        targets = {row.hub_id: links.by_hub(self.session, self.entity, self.system, row.hub_id) for row in removals}
-        live = {hub_id: link for hub_id, link in targets.items() if link is not None}
-        if not live:
-            return
-        by_external = {link.external_id: (hub_id, link) for hub_id, link in live.items()}
-        operation = {row.hub_id: row.operation for row in removals}
-        for result in self.connector.archive(self.entity, list(by_external)):
-            if result.key not in by_external:
-                continue
-            hub_id, link = by_external[result.key]
-            if not result.success:
-                self._failed(hub_id, {"external_id": result.key}, "rejected", None, str(result.error))
-                continue
-            self.result.records_out += 1
-            if operation[hub_id] == "delete":
-                self.session.delete(link)
-            else:
-                link.archived = True
+def _records(session: Session, settings: Settings, system: System, fmap: FieldMap[Any], entity: str,
+             hub: dict[str, dict[str, Any]], linked: dict[str, ExternalLinkRow], run_id: str | None,
+             report: PushReport) -> tuple[dict[str, tuple[Record, dict[str, Any]]], list[str]]:
+    """System records to push, with the snapshot each leaves behind; records whose references wait."""
+    writable = {f.unified for f in fmap.fields if not f.read_only}
+    refs = {u: links.by_hub(session, e, system.name, [v[u] for v in hub.values() if v.get(u)])
+            for u, e in fmap.references.items()}
+    outgoing: dict[str, tuple[Record, dict[str, Any]]] = {}
+    waiting = []
+    for hub_id, current in hub.items():
+        values = {k: v for k, v in pushable(settings.program, entity, system.name, current).items() if k in writable}
+        snapshot = dict(values)
+        missing = False
+        for unified, found in refs.items():
+            if values.get(unified):
+                link = found.get(values[unified])
+                missing = missing or link is None
+                values[unified] = link.external_id if link else None
+        if missing:
+            waiting.append(hub_id)
+            continue
+        try:
+            record = fmap.to_record(typed(fmap, current, values), hub_id)
+            if hub_id in linked:
+                record[fmap.id_field] = linked[hub_id].external_id
+            snapshot.update({k: v for k, v in echo(fmap, record, snapshot).items() if k not in fmap.references})
+        except ValidationError as exc:
+            record = values
+            report.errors["mapping"] += 1
+            quarantine.put(session, system=system.name, entity=entity, category="mapping", direction="out",
+                           message=f"{system.name} {entity} {hub_id}: {exc.errors()[0]['msg']}", raw=record,
+                           hub_id=hub_id, external_id=hub_id, run_id=run_id)
+            continue
+        outgoing[hub_id] = (record, snapshot)
+    return outgoing, waiting
 
-    def _failed(self, hub_id: str, raw: dict[str, Any], category: str, fld: str | None, message: str) -> None:
-        quarantine.add(self.session, system=self.system, entity=self.entity, raw=raw, category=category,
-                       field=fld, message=f"push to {self.system} {self.entity} {hub_id}: {message}",
-                       hub_id=hub_id, run_id=self.run_id, direction="out")
-        self.result.errors[category] += 1
-        self.failed.add(hub_id)
 
-    def _plan(self, upserts: dict[str, tuple[dict[str, Any], dict[str, Any], str]],
-              removals: list[OutboxRow]) -> None:
-        for hub_id, (values, _record, _digest) in upserts.items():
-            link = links.by_hub(self.session, self.entity, self.system, hub_id)
-            before = (link.last_synced_snapshot or {}) if link is not None else {}
-            changed = [(self.fmap.system_field(k), before.get(k), v) for k, v in sorted(values.items())
-                       if before.get(k) != v]
-            operation = "update" if link is not None else "create"
-            self.result.changes.append(Change(self.system, self.entity, hub_id, operation,
-                                              link.external_id if link else None, changed))
-        for row in removals:
-            external = links.external_id(self.session, self.entity, self.system, row.hub_id)
-            if external is not None:
-                self.result.changes.append(Change(self.system, self.entity, row.hub_id, row.operation, external))
+def echo(fmap: FieldMap[Any], record: Record, fields: dict[str, Any]) -> dict[str, Any]:
+    """What the system will report back for `record` once stored: its values through the map and the model.
+
+    Fields the system only stores (write-only there, like an incentive amount as a plain number) do not
+    survive the trip as unified values; they keep the hub's value in the snapshot.
+    """
+    values = {k: v for k, v in fmap.to_values(record).items() if k != "modified_at"}
+    while True:
+        try:
+            return records.model_values(fmap.model.model_validate(values), [k for k in fields if k in values])
+        except ValidationError as exc:
+            broken = {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
+            if not broken & values.keys():
+                raise
+            values = {k: v for k, v in values.items() if k not in broken}
+
+
+def typed(fmap: FieldMap[Any], current: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """Canonical hub values as the unified model's types (datetimes, Money, products) for the field map."""
+    fields = fmap.model.model_fields
+    model = fmap.model.model_validate({k: v for k, v in current.items() if k in fields})
+    return {k: getattr(model, k) if k in fields and k not in fmap.references else v for k, v in values.items()}
+
+
+def _settle(session: Session, system: str, entity: str, hub_id: str, record: Record, snapshot: dict[str, Any],
+            result: PushResult | None, row_ids: list[int], run_id: str | None, report: PushReport) -> None:
+    if result is None or not result.success or not (result.external_id or links.by_hub(
+            session, entity, system, [hub_id])):
+        error = result.error if result is not None else None
+        code = error.code if error else "NO_RESULT"
+        report.errors["remote"] += 1
+        quarantine.put(session, system=system, entity=entity, category="remote", direction="out",
+                       message=f"{system} {entity} {hub_id}: {error or 'no result for this record'}",
+                       field=error.fields[0] if error and error.fields else None, raw=record, hub_id=hub_id,
+                       external_id=hub_id, run_id=run_id)
+        _close(session, row_ids, "failed", code)
+        return
+    link = links.by_hub(session, entity, system, [hub_id]).get(hub_id)
+    if link is None:
+        link = ExternalLinkRow(entity=entity, hub_id=hub_id, system=system, external_id=str(result.external_id))
+        session.add(link)
+    link.last_pushed_hash = payload_hash(record)
+    link.last_synced_snapshot = {**(link.last_synced_snapshot or {}), **snapshot}
+    link.archived = False
+    quarantine.resolve(session, system, entity, [hub_id], direction="out")
+    _close(session, row_ids, "sent", None)
+    report.sent += 1
+
+
+def _close(session: Session, row_ids: list[int], status: str, note: str | None) -> None:
+    if row_ids:
+        session.execute(update(OutboxRow).where(OutboxRow.id.in_(row_ids)).values(
+            status=status, attempts=OutboxRow.attempts + 1, last_error=note, sent_at=now()))

@@ -1,117 +1,139 @@
-"""Hub rows read and written as unified values (the JSON form of the pydantic model), per entity.
+"""Hub records as plain unified values: read, create, change and compare them, per entity.
 
-The engine merges, hashes and snapshots these plain values; only this module knows the columns.
+Values are canonical (JSON-able, decimals without trailing zeros, UTC ISO times) so a value that
+went round a system and came back compares equal to what we sent.
 """
 
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import delete, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from mapping.model import Deal, Partner
+from mapping import normalize
 from sync.store.tables import DealProductRow, DealRow, PartnerRow, new_id
 
-Values = dict[str, Any]
-MODELS: dict[str, type[BaseModel]] = {"partner": Partner, "deal": Deal}
-ROWS: dict[str, type[PartnerRow] | type[DealRow]] = {"partner": PartnerRow, "deal": DealRow}
-SKIP = {"id", "modified_at"}
+PARTNER_FIELDS = ("name", "website", "email", "phone", "street", "city", "postal_code", "country", "tax_id",
+                  "tier", "status")
+DEAL_FIELDS = ("partner_id", "name", "customer_name", "customer_domain", "customer_country", "products", "amount",
+               "stage", "registration_status", "is_partner_deal", "registered_at", "approved_at", "expires_at",
+               "closed_at", "owner", "conflict_reason", "incentive_amount", "incentive_status")
+FIELDS = {"partner": PARTNER_FIELDS, "deal": DEAL_FIELDS}
+ROWS: dict[str, Any] = {"partner": PartnerRow, "deal": DealRow}
+_DEAL_COLUMNS = tuple(f for f in DEAL_FIELDS if f not in {"products", "amount", "incentive_amount"})
 
 
-def values_of(model: BaseModel, keys: set[str] | None = None) -> Values:
-    """The JSON form of a validated model, limited to `keys` (the fields a system actually sent)."""
-    dumped: Values = model.model_dump(mode="json")
-    return {k: v for k, v in dumped.items() if k not in SKIP and (keys is None or k in keys)}
+def canonical(value: Any) -> Any:
+    """A JSON-able value that compares equal across systems (`Decimal('5.00')` == `Decimal('5')`)."""
+    if isinstance(value, BaseModel):
+        return canonical(value.model_dump(exclude_none=True))
+    if isinstance(value, Decimal):
+        text = format(value.normalize(), "f")
+        return "0" if text in {"-0", "0"} else text
+    if isinstance(value, datetime):
+        return (normalize.utc(value) or value).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): canonical(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [canonical(v) for v in value]
+    return value
 
 
-def _get(session: Session, entity: str, hub_id: str) -> PartnerRow | DealRow | None:
-    row: PartnerRow | DealRow | None = session.get(ROWS[entity], hub_id)  # type: ignore[assignment]
-    return row
+def model_values(model: BaseModel, fields: Iterable[str]) -> dict[str, Any]:
+    """Canonical values of the given fields of a validated unified model."""
+    return {f: canonical(getattr(model, f)) for f in fields if f in type(model).model_fields}
 
 
-def load(session: Session, entity: str, hub_id: str) -> Values | None:
-    """Current hub values of one record, or None when it does not exist."""
-    row = _get(session, entity, hub_id)
-    return None if row is None else _row_values(session, entity, row)
+def _money(amount: Decimal | None, currency: str | None) -> dict[str, Any] | None:
+    return None if amount is None else canonical({"amount": amount, "currency": currency})
 
 
-def modified_at(session: Session, entity: str, hub_id: str) -> datetime | None:
-    row = _get(session, entity, hub_id)
-    return None if row is None else row.modified_at
+def values(session: Session, entity: str, hub_ids: Iterable[str], currency: str = "USD") -> dict[str, dict[str, Any]]:
+    """Canonical values of many hub records at once (one query per table); incentives are in `currency`."""
+    ids = list(hub_ids)
+    if not ids:
+        return {}
+    if entity == "partner":
+        partners = session.scalars(select(PartnerRow).where(PartnerRow.id.in_(ids)))
+        return {p.id: {f: canonical(getattr(p, f)) for f in PARTNER_FIELDS} for p in partners}
+    products: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
+    for p in session.scalars(select(DealProductRow).where(DealProductRow.deal_id.in_(ids))
+                             .order_by(DealProductRow.deal_id, DealProductRow.id)):
+        products[p.deal_id].append(canonical({"product": p.product, "family": p.family, "quantity": p.quantity,
+                                              "amount": _money(p.amount, p.currency)}))
+    found = {}
+    for d in session.scalars(select(DealRow).where(DealRow.id.in_(ids))):
+        row = {f: canonical(getattr(d, f)) for f in _DEAL_COLUMNS}
+        row["amount"] = _money(d.amount, d.currency)
+        row["incentive_amount"] = _money(d.incentive_amount, currency)
+        row["products"] = products[d.id]
+        found[d.id] = row
+    return found
 
 
-def _row_values(session: Session, entity: str, row: PartnerRow | DealRow) -> Values:
-    model = MODELS[entity]
-    raw = {name: getattr(row, name) for name in model.model_fields if hasattr(row, name) and name not in SKIP}
-    if isinstance(row, DealRow):
-        raw["amount"] = None if row.amount is None else {"amount": row.amount, "currency": row.currency}
-        products = session.scalars(select(DealProductRow).where(DealProductRow.deal_id == row.id)
-                                   .order_by(DealProductRow.id))
-        raw["products"] = [{"product": p.product, "family": p.family, "quantity": p.quantity,
-                            "amount": None if p.amount is None else {"amount": p.amount, "currency": p.currency}}
-                           for p in products]
-    return values_of(model.model_validate(raw))
-
-
-def write(session: Session, entity: str, hub_id: str, values: Mapping[str, Any], at: datetime | None) -> None:
-    """Create or update one hub row from unified values (only the keys given are touched)."""
-    row = _get(session, entity, hub_id)
+def write(session: Session, entity: str, hub_id: str | None, changes: Mapping[str, Any],
+          modified_at: datetime | None) -> str:
+    """Create (hub_id None) or change a hub record from canonical values; returns its hub id."""
+    row_type = ROWS[entity]
+    row = session.get(row_type, hub_id) if hub_id else None
     if row is None:
-        row = ROWS[entity](id=hub_id, name=str(values.get("name") or ""))
+        row = row_type(id=hub_id or new_id(), name=str(changes.get("name") or ""))
         session.add(row)
-    model = MODELS[entity].model_validate({**_model_defaults(entity), **values})
-    typed = {k: getattr(model, k) for k in values}
-    for name, value in typed.items():
-        if name == "amount" and isinstance(row, DealRow):
-            row.amount, row.currency = (None, None) if value is None else (value.amount, value.currency)
-        elif name == "products" and isinstance(row, DealRow):
-            session.flush()
-            session.execute(delete(DealProductRow).where(DealProductRow.deal_id == hub_id))
-            session.add_all(DealProductRow(deal_id=hub_id, product=p.product, family=p.family, quantity=p.quantity,
-                                           amount=p.amount.amount if p.amount else None,
-                                           currency=p.amount.currency if p.amount else None) for p in value)
-        elif hasattr(row, name):
-            setattr(row, name, value)
-    if at is not None and (row.modified_at is None or at > row.modified_at):
-        row.modified_at = at
+    for field, value in changes.items():
+        if field == "products" and isinstance(row, DealRow):
+            _write_products(session, row, value or [])
+        elif field == "amount" and isinstance(row, DealRow):
+            row.amount = Decimal(value["amount"]) if value else None
+            row.currency = value["currency"] if value else None
+        elif field == "incentive_amount" and isinstance(row, DealRow):
+            row.incentive_amount = Decimal(value["amount"]) if value else None
+        elif field in {"registered_at", "approved_at", "expires_at", "closed_at"}:
+            setattr(row, field, normalize.utc(value))
+        else:
+            setattr(row, field, value)
+    if modified_at is not None and (row.modified_at is None or modified_at > row.modified_at):
+        row.modified_at = modified_at
+    return row.id
 
 
-def _model_defaults(entity: str) -> Values:
-    return {"name": "-"} if entity in MODELS else {}
+def _write_products(session: Session, deal: DealRow, products: list[dict[str, Any]]) -> None:
+    session.flush()
+    session.query(DealProductRow).filter(DealProductRow.deal_id == deal.id).delete()
+    for p in products:
+        amount = p.get("amount") or {}
+        session.add(DealProductRow(deal_id=deal.id, product=p["product"], family=p["family"],
+                                   quantity=Decimal(p.get("quantity") or 1),
+                                   amount=Decimal(amount["amount"]) if amount else None,
+                                   currency=amount.get("currency")))
 
 
-def create(session: Session, entity: str, values: Mapping[str, Any], at: datetime | None) -> str:
-    hub_id = new_id()
-    write(session, entity, hub_id, values, at)
-    return hub_id
+def modified(session: Session, entity: str, hub_ids: Iterable[str]) -> dict[str, datetime | None]:
+    row_type = ROWS[entity]
+    return dict(session.execute(select(row_type.id, row_type.modified_at).where(row_type.id.in_(list(hub_ids)))).all())
 
 
-def tombstone(session: Session, entity: str, hub_id: str, at: datetime) -> bool:
-    """Mark a hub record deleted (partners also archived); False when it was gone already."""
-    row = _get(session, entity, hub_id)
-    if row is None or row.deleted_at is not None:
-        return False
+def match_partner(session: Session, incoming: Mapping[str, Any]) -> str | None:
+    """An active hub partner with the same website domain or tax id (exact keys only: never a guess)."""
+    keys = []
+    if incoming.get("website"):
+        keys.append(PartnerRow.website == incoming["website"])
+    if incoming.get("tax_id"):
+        keys.append(PartnerRow.tax_id == incoming["tax_id"])
+    if not keys:
+        return None
+    return session.scalars(select(PartnerRow.id).where(or_(*keys), PartnerRow.status == "active")
+                           .order_by(PartnerRow.created_at).limit(1)).first()
+
+
+def archive(session: Session, entity: str, hub_id: str, at: datetime) -> None:
+    row = session.get(ROWS[entity], hub_id)
+    if row is None:
+        return
     row.deleted_at = at
     if isinstance(row, PartnerRow):
         row.status = "archived"
-    return True
-
-
-def match_keys(session: Session, entity: str, values: Mapping[str, Any]) -> list[str]:
-    """Hub ids sharing an exact key (partners: registrable domain or tax id); deals have none."""
-    if entity != "partner":
-        return []
-    terms = [c == values[k] for k, c in (("website", PartnerRow.website), ("tax_id", PartnerRow.tax_id))
-             if values.get(k)]
-    if not terms:
-        return []
-    return list(session.scalars(select(PartnerRow.id).where(or_(*terms), PartnerRow.deleted_at.is_(None))
-                                .order_by(PartnerRow.created_at).limit(5)))
-
-
-def typed(entity: str, values: Mapping[str, Any]) -> dict[str, Any]:
-    """Unified values as model attributes (Money, datetimes, products), for a map's `to_system`."""
-    model = MODELS[entity].model_validate({**_model_defaults(entity), **values})
-    return {k: getattr(model, k) for k in values}

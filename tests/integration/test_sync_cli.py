@@ -1,52 +1,67 @@
-"""`partnersync sync|errors|history` against the Salesforce sandbox and a real database."""
+"""`partnersync sync`, `errors` and `history` as a user runs them, against a live Salesforce sandbox."""
 
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from cli import app
 from sandbox.salesforce import SalesforceSandbox
-from tests.integration.salesforce_fixtures import sandbox
 
-__all__ = ["sandbox"]
-runner = CliRunner()
+EXE = Path(sys.executable).parent / "partnersync"
 
 
-def _env(sb: SalesforceSandbox, url: str) -> dict[str, str]:
-    return {"PARTNERSYNC_DATABASE_URL": url, "PARTNERSYNC_SALESFORCE__INSTANCE_URL": sb.url,
-            "PARTNERSYNC_SALESFORCE__ACCESS_TOKEN": sb.access_token, "PARTNERSYNC_SALESFORCE__LOGIN_URL": sb.url,
-            "PARTNERSYNC_SALESFORCE__VERIFY_TLS": sb.ca_file, "PARTNERSYNC_HUBSPOT__ENABLED": "false",
-            "PARTNERSYNC_ERP__ENABLED": "false", "COLUMNS": "250"}
+@pytest.fixture
+def sf() -> Iterator[SalesforceSandbox]:
+    with SalesforceSandbox() as sb:
+        yield sb
 
 
-def test_sync_pulls_the_sandbox_and_errors_list_and_history_answer(
-        sandbox: SalesforceSandbox, database_url: str, workdir: Path) -> None:
-    sandbox.seed_accounts(5)
-    env = _env(sandbox, database_url)
-    dry = runner.invoke(app, ["sync", "--dry-run", "--entity", "partner"], env=env)
-    assert dry.exit_code == 0, dry.output
-    assert "salesforce" in dry.output and "partner" in dry.output
-
-    done = runner.invoke(app, ["sync", "--once", "--entity", "partner"], env=env)
-    assert done.exit_code == 0, done.output
-    assert "salesforce" in done.output
-    [account] = sandbox.records("Account")[:1]
-    lineage = runner.invoke(app, ["history", "partner", account["Id"], "--field", "name"], env=env)
-    assert lineage.exit_code == 0 and "salesforce" in lineage.output, lineage.output
-    listed = runner.invoke(app, ["errors", "list"], env=env)
-    assert listed.exit_code == 0
+def cli(*args: str, cwd: Path, sf: SalesforceSandbox) -> subprocess.CompletedProcess[str]:
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("PARTNERSYNC_")},
+           "PARTNERSYNC_SALESFORCE__INSTANCE_URL": sf.url, "PARTNERSYNC_SALESFORCE__ACCESS_TOKEN": sf.access_token,
+           "PARTNERSYNC_SALESFORCE__VERIFY_TLS": sf.ca_file, "PARTNERSYNC_HUBSPOT__ENABLED": "false",
+           "PARTNERSYNC_ERP__ENABLED": "false", "COLUMNS": "250"}
+    return subprocess.run([str(EXE), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
 
 
-@pytest.mark.parametrize("args", [["sync", "--entity", "widget"], ["errors", "retry"], ["errors", "show", "999"],
-                                  ["history", "widget", "x"]])
-def test_bad_input_exits_2_with_a_message(sandbox: SalesforceSandbox, database_url: str, workdir: Path,
-                                          args: list[str]) -> None:
-    result = runner.invoke(app, args, env=_env(sandbox, database_url))
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
+def test_dry_run_then_sync_then_quarantine_edit_and_replay(workdir: Path, sf: SalesforceSandbox) -> None:
+    assert cli("db", "upgrade", cwd=workdir, sf=sf).returncode == 0
+    [good] = sf.seed_accounts(1, Name="Globex", Phone=None)
+    [bad] = sf.seed_accounts(1, Name="Hooli", Phone="not a phone")
+
+    dry = cli("sync", "--dry-run", cwd=workdir, sf=sf)
+    assert dry.returncode == 0, dry.stderr
+    assert "salesforce partner" in dry.stdout and "update" in dry.stdout
+    assert "partnersync_id: None -> " in dry.stdout
+    assert cli("status", "--json", cwd=workdir, sf=sf).stdout.count('"system"') == 0  # nothing written
+
+    run = cli("sync", "--once", cwd=workdir, sf=sf)
+    assert run.returncode == 0, run.stderr
+    assert sf.get("Account", good)["PartnerSync_Id__c"]
+
+    listed = cli("errors", "list", cwd=workdir, sf=sf)
+    assert "Phone" in listed.stdout and "validation" in listed.stdout
+    shown = json.loads(cli("errors", "show", "1", cwd=workdir, sf=sf).stdout)
+    assert shown["external_id"] == bad and shown["raw_payload"]["Name"] == "Hooli"
+    assert cli("errors", "retry", "1", cwd=workdir, sf=sf).returncode == 1  # still bad
+
+    fixed = {**shown["raw_payload"], "Phone": "+1 650 555 0100"}
+    (workdir / "fixed.json").write_text(json.dumps(fixed))
+    assert cli("errors", "edit", "1", "--payload", "fixed.json", cwd=workdir, sf=sf).returncode == 0
+    replay = cli("errors", "retry", "1", cwd=workdir, sf=sf)
+    assert replay.returncode == 0 and "fixed 1" in replay.stdout, (replay.stdout, replay.stderr)
+    assert "no quarantined records" in cli("errors", "list", cwd=workdir, sf=sf).stdout
+    assert sf.get("Account", bad)["PartnerSync_Id__c"]  # the replayed record was pushed (our id stamped)
+
+    lineage = cli("history", "partner", good, cwd=workdir, sf=sf)
+    assert lineage.returncode == 0 and "Globex" in lineage.stdout and "salesforce" in lineage.stdout
 
 
-def test_no_system_configured_exits_2(workdir: Path, database_url: str) -> None:
-    result = runner.invoke(app, ["sync"], env={"PARTNERSYNC_DATABASE_URL": database_url})
-    assert result.exit_code == 2 and "no system configured" in result.output
+def test_unknown_system_is_bad_input(workdir: Path, sf: SalesforceSandbox) -> None:
+    cli("db", "upgrade", cwd=workdir, sf=sf)
+    result = cli("sync", "--once", "--system", "sap", cwd=workdir, sf=sf)
+    assert result.returncode == 2 and "--system: 'sap' is not configured" in result.stderr

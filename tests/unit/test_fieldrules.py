@@ -3,16 +3,18 @@
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from sync.fieldrules import accepts, merge, sends
+from config.program import ProgramRules
+from sync.fieldrules import merge, pushable
 
 OLD, NEW = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC)
 
 
-def taken(system: str, incoming: Mapping[str, object], hub: Mapping[str, object] | None,
+def taken(source: str, incoming: Mapping[str, object], hub: Mapping[str, object] | None,
           base: Mapping[str, object] | None, rules: dict[str, str], incoming_at: datetime = NEW,
-          hub_at: datetime = OLD) -> dict[str, object]:
-    return {d.field: d.value for d in merge(system, incoming, hub, base, rules, incoming_at=incoming_at,
-                                            hub_at=hub_at)}
+          hub_at: datetime = OLD, preferred_linked: frozenset[str] = frozenset()) -> dict[str, object]:
+    program = ProgramRules.model_validate({"field_rules": {"partner": rules}})
+    return {d.field: d.new for d in merge(program, "partner", source, incoming, hub, base, incoming_at=incoming_at,
+                                          hub_at=hub_at, preferred_linked=preferred_linked)}
 
 
 def test_changed_on_one_side_only_always_survives() -> None:
@@ -30,9 +32,11 @@ def test_two_way_newest_side_wins_on_conflict() -> None:
 def test_prefer_wins_unless_blank() -> None:
     base = {"name": "A"}
     rules = {"name": "prefer:salesforce"}
-    assert taken("salesforce", {"name": "S"}, {"name": "H"}, base, rules, OLD, NEW) == {"name": "S"}
-    assert taken("hubspot", {"name": "S"}, {"name": "H"}, base, rules, NEW, OLD) == {}
-    assert taken("salesforce", {"name": None}, {"name": "H"}, base, rules, NEW, OLD) == {}
+    linked = frozenset({"salesforce"})
+    assert taken("salesforce", {"name": "S"}, {"name": "H"}, base, rules, OLD, NEW, linked) == {"name": "S"}
+    assert taken("hubspot", {"name": "S"}, {"name": "H"}, base, rules, NEW, OLD, linked) == {}
+    assert taken("salesforce", {"name": None}, {"name": "H"}, base, rules, NEW, OLD, linked) == {}
+    assert taken("hubspot", {"name": "S"}, {"name": None}, base, rules, NEW, OLD, linked) == {"name": "S"}
 
 
 def test_from_is_one_way_and_none_never_syncs() -> None:
@@ -40,8 +44,10 @@ def test_from_is_one_way_and_none_never_syncs() -> None:
     assert taken("salesforce", {"tier": "gold", "phone": "1"}, {"tier": "silver"}, {"tier": "x"}, rules) == {}
     assert taken("hubspot", {"tier": "gold"}, {"tier": "silver"}, {"tier": "silver"}, rules, OLD, NEW) == {
         "tier": "gold"}
-    assert not accepts("none", "hubspot") and not sends("none", "hubspot")
-    assert sends("from:hubspot", "salesforce") and not sends("from:hubspot", "hubspot")
+    program = ProgramRules.model_validate({"field_rules": {"partner": rules}})
+    hub = {"tier": "gold", "phone": "1", "name": "A"}
+    assert pushable(program, "partner", "salesforce", hub) == {"tier": "gold", "name": "A"}
+    assert pushable(program, "partner", "hubspot", hub) == {"name": "A"}
 
 
 def test_unchanged_system_value_keeps_the_hub_value() -> None:
