@@ -57,9 +57,9 @@ def test_a_process_killed_mid_run_loses_and_duplicates_nothing(store: Store, tmp
 
 
 def test_three_workers_on_the_same_streams(store: Store, tmp_path: Path, redis_url: str) -> None:
-    FileSystem("salesforce", tmp_path / "salesforce.json").seed("partner", 15)
-    FileSystem("hubspot", tmp_path / "hubspot.json").seed("partner", 9)
-    procs = [_proc("worker", store.url, str(tmp_path), "3", redis_url=redis_url, delay="0.01") for _ in range(3)]
+    FileSystem("salesforce", tmp_path / "salesforce.json").seed("partner", 9)
+    FileSystem("hubspot", tmp_path / "hubspot.json").seed("partner", 6)
+    procs = [_proc("worker", store.url, str(tmp_path), "2", redis_url=redis_url, delay="0.01") for _ in range(3)]
     for proc in procs:
         assert proc.wait(120) == 0, proc.stderr.read().decode() if proc.stderr else ""
     calls = [t for name in ("salesforce", "hubspot")
@@ -67,7 +67,7 @@ def test_three_workers_on_the_same_streams(store: Store, tmp_path: Path, redis_u
     assert max(Counter(int(t) for t in calls).values()) <= WINDOW_LIMIT  # one shared window across 3 processes
     done = _proc("cycle", store.url, str(tmp_path))
     assert done.wait(60) == 0
-    _exactly_once(store, tmp_path, 24)
+    _exactly_once(store, tmp_path, 15)
 
     for name in ("salesforce", "hubspot"):
         state = FileSystem(name, tmp_path / f"{name}.json").snapshot()
