@@ -41,25 +41,35 @@ class SalesforceConnector(Connector):
     # -- session ---------------------------------------------------------------------------------
 
     def _connect(self, *, refresh: bool = False) -> Salesforce:
-        token, instance_url = salesforce_auth.login(self.settings, self.session, refresh=refresh)
+        token, instance_url = call_with_retries(
+            partial(salesforce_auth.login, self.settings, self.session, refresh=refresh),
+            is_transient=is_transient, attempts=self.settings.retry_attempts, describe="salesforce login")
         self._sf = Salesforce(session_id=token, instance_url=instance_url, version=self.settings.api_version,
                               session=self.session)
         return self._sf
 
     def call(self, fn: Callable[[Salesforce], T], describe: str) -> T:
         """Run one API call: transient failures retried, one re-login on an expired session."""
-        for attempt in (1, 2):
-            sf = self._sf or self._connect()
-            try:
-                return call_with_retries(partial(fn, sf), is_transient=is_transient,
-                                         attempts=self.settings.retry_attempts, describe=f"salesforce {describe}")
-            except SalesforceExpiredSession as exc:
-                if attempt == 2 or not salesforce_auth.can_refresh(self.settings):
-                    raise AuthError(f"salesforce {describe}: session expired or invalid") from exc
-                self._connect(refresh=True)
-            except SalesforceError as exc:
-                raise translate(exc, describe) from exc
-        raise AssertionError("unreachable")
+        try:
+            return self._attempt(fn, describe)
+        except SalesforceExpiredSession as exc:
+            if not salesforce_auth.can_refresh(self.settings):
+                raise AuthError(f"salesforce {describe}: session expired or invalid") from exc
+        self._connect(refresh=True)
+        try:
+            return self._attempt(fn, describe)
+        except SalesforceExpiredSession as exc:
+            raise AuthError(f"salesforce {describe}: session expired or invalid right after a new login") from exc
+
+    def _attempt(self, fn: Callable[[Salesforce], T], describe: str) -> T:
+        sf = self._sf or self._connect()
+        try:
+            return call_with_retries(partial(fn, sf), is_transient=is_transient,
+                                     attempts=self.settings.retry_attempts, describe=f"salesforce {describe}")
+        except SalesforceExpiredSession:
+            raise
+        except SalesforceError as exc:
+            raise translate(exc, describe) from exc
 
     def restful(self, describe: str, path: str, **kwargs: Any) -> Any:
         """`sf.restful(path, ...)` through `call`: JSON in, JSON out."""

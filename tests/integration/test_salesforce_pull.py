@@ -16,6 +16,7 @@ __all__ = ["sandbox"]
 
 
 def test_pull_streams_pages_and_reports_deletes_across_pages(sandbox: SalesforceSandbox) -> None:
+    sandbox.org.now = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)  # deletes in the seed's second: spread over pages
     ids = sandbox.seed_accounts(450)
     gone = set(ids[5:400:7])
     for record_id in gone:
@@ -75,6 +76,7 @@ def test_limit_stops_cleanly_and_the_run_resumes_from_the_cursor(sandbox: Salesf
 
 def test_quotes_and_backslashes_round_trip_and_cannot_alter_a_query(sandbox: SalesforceSandbox) -> None:
     nasty = "O'Brien \\ Söhne \"Partners\"' OR Name != '\\"
+    sandbox.org.now = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)  # every row in one second
     conn = connector_for(sandbox, partner_filter="")
     [result] = conn.push("partner", [{"PartnerSync_Id__c": "hub-1", "Name": nasty}])
     assert result.success, result.error

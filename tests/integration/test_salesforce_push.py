@@ -111,7 +111,7 @@ def test_password_login_and_one_reauth_on_an_expired_session(sandbox: Salesforce
     assert creds.logins == logins + 1
 
 
-@pytest.mark.filterwarnings("ignore:.*self-authorize:UserWarning")
+@pytest.mark.filterwarnings("ignore:(?s).*self-authorize:UserWarning")
 def test_jwt_bearer_login(sandbox: SalesforceSandbox) -> None:
     creds = sandbox.creds
     conn = connector_for(sandbox, access_token=None, username=creds.username, consumer_key=creds.consumer_key,
