@@ -130,8 +130,11 @@ def match_partner(session: Session, incoming: Mapping[str, Any]) -> str | None:
         keys.append(PartnerRow.tax_id == incoming["tax_id"])
     if not keys:
         return None
-    return session.scalars(select(PartnerRow.id).where(or_(*keys), PartnerRow.status == "active")
-                           .order_by(PartnerRow.created_at).limit(1)).first()
+    # No autoflush: what is pending in the page came from the same system, so it can never be the match
+    # (a record links at most once per system), and a flush per record is most of a page's cost.
+    with session.no_autoflush:
+        return session.scalars(select(PartnerRow.id).where(or_(*keys), PartnerRow.status == "active")
+                               .order_by(PartnerRow.created_at).limit(1)).first()
 
 
 def archive(session: Session, entity: str, hub_id: str, at: datetime) -> None:
