@@ -133,8 +133,14 @@ def dead_letter(message: dict[str, Any], retry_info: dict[str, Any]) -> None:
 
 
 def request_pull(system: str, entity: str) -> None:
-    """What the HubSpot webhook calls (`app.state.request_pull`): pull that stream soon."""
+    """Pull that stream soon (webhooks, operators)."""
     sync_stream.send(system, entity)
+
+
+def on_hubspot_events(events: list[tuple[str, str]]) -> None:
+    """What the HubSpot webhook calls (`app.state.on_hubspot_events`): one pull per changed entity."""
+    for entity in sorted({entity for entity, _ in events}):
+        request_pull("hubspot", entity)
 
 
 def enqueue_all(*, full: bool) -> int:

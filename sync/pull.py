@@ -17,7 +17,7 @@ from config import Settings
 from connectors.base import Page, Record
 from mapping.base import FieldMap
 from sync import links, quarantine, records
-from sync.fieldrules import Decision, merge, pushable
+from sync.fieldrules import Decision, blank, merge, pushable
 from sync.outbox import enqueue
 from sync.store.tables import ChangeLogRow, ExternalLinkRow, now
 from sync.systems import System
@@ -95,6 +95,7 @@ def resolve_references(session: Session, fmap: FieldMap[Any], system: str, items
 def apply_page(session: Session, settings: Settings, source: System, entity: str, page: Page,
                targets: Mapping[str, System], run_id: str | None) -> PageResult:
     fmap = source.maps[entity]
+    system_set = {f.unified for f in fmap.fields if f.read_only}
     result = PageResult()
     items = [i for r in page.records if (i := validate(session, fmap, source.name, r, run_id, result))]
     items = resolve_references(session, fmap, source.name, items, run_id, result)
@@ -119,6 +120,8 @@ def apply_page(session: Session, settings: Settings, source: System, entity: str
         decisions = merge(settings.program, entity, source.name, item.values, current, snapshot,
                           incoming_at=item.modified_at, hub_at=hub_at.get(hub_id) if hub_id else None,
                           preferred_linked=preferred)
+        # a field the system sets itself (created date, owner id) only fills a blank: it is that system's fact
+        decisions = [d for d in decisions if d.field not in system_set or blank(d.old)]
         changes = {d.field: d.new for d in decisions}
         if current is None:
             changes.setdefault("name", item.values.get("name") or "")

@@ -39,8 +39,7 @@ def build(settings: Settings, name: str) -> System:
         return System(name, SalesforceConnector(settings.salesforce), salesforce.field_maps(settings.salesforce))
     if name == "hubspot":
         from connectors.hubspot import HubSpotConnector
-
-        from mapping import hubspot  # type: ignore[attr-defined]
+        from mapping import hubspot
 
         return System(name, HubSpotConnector(settings.hubspot), hubspot.field_maps(settings.hubspot))
     if name in ("netsuite", "odoo"):

@@ -1,6 +1,7 @@
 """The Starlette application: each concern adds its routes from its own module."""
 
 from collections.abc import Callable
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -9,6 +10,7 @@ from starlette.routing import Route
 
 from config import Settings
 from sync.store import Store
+from web import webhooks
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -16,14 +18,15 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 def create_app(settings: Settings, store: Store,
-               request_pull: Callable[[str, str], None] | None = None) -> Starlette:
+               on_hubspot_events: Callable[[list[tuple[str, str]]], Any] | None = None) -> Starlette:
     """The app for `partnersync serve`, the demo and tests; state carries settings and the store.
 
-    `request_pull(system, entity)` is what a webhook calls to have a stream pulled soon (the worker's
-    `worker.request_pull` enqueues it on the broker)."""
-    routes = [Route("/healthz", healthz)]
+    `on_hubspot_events([(entity, object id), ...])` is what the HubSpot webhook calls to have those
+    streams pulled soon (`worker.on_hubspot_events` enqueues the pulls on the broker)."""
+    routes = [Route("/healthz", healthz), *webhooks.routes]
     app = Starlette(routes=routes)
     app.state.settings = settings
     app.state.store = store
-    app.state.request_pull = request_pull
+    if on_hubspot_events is not None:
+        app.state.on_hubspot_events = on_hubspot_events
     return app

@@ -1,0 +1,74 @@
+"""Two-way sync Salesforce <-> hub <-> HubSpot through both sandboxes over real HTTP."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from config import Settings
+from sandbox.hubspot import HubSpotSandbox
+from sandbox.salesforce import SalesforceSandbox
+from sync.engine import Engine
+from sync.store import Store
+from sync.store.tables import ChangeLogRow, PartnerRow
+from tests.integration.test_hubspot import CUSTOM
+
+
+@pytest.fixture
+def crms() -> Iterator[tuple[SalesforceSandbox, HubSpotSandbox]]:
+    with SalesforceSandbox() as sf, HubSpotSandbox(window_limit=100_000, search_per_second=100_000) as hs:
+        for kind in ("companies", "deals"):
+            hs.define_properties(kind, *CUSTOM, unique="partnersync_id")
+        yield sf, hs
+
+
+def settings(sf: SalesforceSandbox, hs: HubSpotSandbox, **program: Any) -> Settings:
+    return Settings.model_validate({
+        "salesforce": {"instance_url": sf.url, "access_token": sf.access_token, "verify_tls": sf.ca_file,
+                       "retry_attempts": 2},
+        "hubspot": {"base_url": hs.url, "access_token": hs.access_token},
+        "erp": {"enabled": False}, "sync": {"lookback_seconds": 5}, "program": program})
+
+
+def company(hs: HubSpotSandbox, name: str) -> dict[str, Any]:
+    return next(c for c in hs.live("companies") if c["properties"]["name"] == name)
+
+
+def test_round_trip_rules_conflicts_and_fixed_point(
+        store: Store, crms: tuple[SalesforceSandbox, HubSpotSandbox]) -> None:
+    sf, hs = crms
+    accounts = sf.seed_accounts(3, Phone=None)
+    [acme] = sf.seed_accounts(1, Name="Acme", Phone=None, BillingCity="Berlin", BillingCountry="DE")
+    sf.seed_opportunities(6, [*accounts, acme])
+    config = settings(sf, hs, field_rules={"partner": {"city": "prefer:salesforce", "tier": "from:salesforce"}})
+    Engine(store, config).cycle()
+    assert len(hs.live("companies")) == 4 and len(hs.live("deals")) == 6
+    assert len(hs.associations) == 6  # every deal associated to its partner company
+    hs_acme = company(hs, "Acme")
+    assert hs_acme["properties"]["partnersync_id"] == sf.get("Account", acme)["PartnerSync_Id__c"]
+
+    # one-side edits flow across; prefer:salesforce keeps Salesforce's city; from:salesforce ignores HubSpot's tier
+    hs.update("companies", hs_acme["id"], {"name": "Acme Europe", "city": "Munich", "partnersync_tier": "Gold"})
+    Engine(store, config).cycle()
+    account = sf.get("Account", acme)
+    assert account["Name"] == "Acme Europe" and account["BillingCity"] == "Berlin"
+    assert account["PartnerSync_Tier__c"] != "Gold"
+
+    # the same field changed on both sides: the newer change wins (each side's own modified time)
+    sf.update("Account", acme, Name="Acme SF")
+    hs.update("companies", hs_acme["id"], {"name": "Acme HS"}, modified_ms=hs.now_ms() + 60_000)
+    Engine(store, config).cycle()
+    assert sf.get("Account", acme)["Name"] == "Acme HS" and company(hs, "Acme HS")
+    with store.session() as s:
+        partner = s.scalars(select(PartnerRow).where(PartnerRow.name == "Acme HS")).one()
+        rules = [c.rule for c in s.scalars(select(ChangeLogRow).where(ChangeLogRow.hub_id == partner.id))]
+        assert any(r and "conflict" in r for r in rules)
+
+    # fixed point: nothing more to write anywhere
+    sf.faults.reset_calls()
+    hs.faults.reset_calls()
+    reports = Engine(store, config).cycle()
+    assert sum(r.records_out for r in reports) == 0
+    assert sf.faults.count(r"composite/sobjects", "PATCH") == 0
+    assert hs.faults.count(r"/batch/(upsert|update|archive|associate)") == 0
