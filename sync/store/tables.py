@@ -68,6 +68,8 @@ class DealRow(_Stamped, Base):
     __tablename__ = "deals"
     __table_args__ = (
         Index("ix_deals_customer_key_country", "customer_key", "customer_country"),
+        # conflict checks: customers spelled differently but sounding the same, in one country
+        Index("ix_deals_country_customer_phonetic", "customer_country", "customer_phonetic"),
         Index("ix_deals_status_expires", "registration_status", "expires_at"),
     )
 
@@ -76,6 +78,7 @@ class DealRow(_Stamped, Base):
     name: Mapped[str] = mapped_column(String(255))
     customer_name: Mapped[str | None] = mapped_column(String(255))
     customer_key: Mapped[str | None] = mapped_column(String(255))
+    customer_phonetic: Mapped[str | None] = mapped_column(String(64))
     customer_domain: Mapped[str | None] = mapped_column(String(255), index=True)
     customer_country: Mapped[str | None] = mapped_column(String(2))
     amount: Mapped[Decimal | None]

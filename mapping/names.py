@@ -1,0 +1,84 @@
+"""Company-name keys: the same firm written by two systems must give the same key. Pure, no I/O."""
+
+import re
+
+import jellyfish
+
+from mapping.normalize import clean_text, strip_accents
+
+# Legal forms, written as their dot-less, lower-case tokens (so "S.p.A." and "spa" are one form).
+# Multi-token forms come first so "sp z o o" wins over "o".
+_LEGAL_FORMS = (
+    "sp z o o", "sp zoo", "sa rl", "spolka z oo", "s de rl", "s de rl de cv", "sa de cv", "pty ltd", "pte ltd",
+    "pvt ltd", "private limited", "public limited company", "limited liability company", "co ltd",
+    "kabushiki kaisha", "godo kaisha", "yugen kaisha", "gmbh co kg", "gmbh und co kg", "ag co kg",
+    "incorporated", "corporation", "company", "limited", "inc", "corp", "co", "llc", "llp", "lp", "ltd",
+    "plc", "gmbh", "ag", "kg", "ohg", "ug", "ev", "nv", "bv", "vof", "cv", "sa", "sas", "sasu", "sarl",
+    "eurl", "sca", "snc", "spa", "srl", "sapa", "scarl", "sl", "slu", "sll", "lda", "ltda", "sprl", "bvba",
+    "pty", "pte", "pvt", "kk", "yk", "oy", "oyj", "ab", "as", "asa", "aps", "ehf", "hf", "kft", "zrt",
+    "nyrt", "sro", "doo", "dd", "ad", "ood", "eood", "sp z oo", "spzoo", "ou", "uab", "sia", "bhd",
+    "sdn bhd", "tbk", "jsc", "ojsc", "pjsc", "ooo", "zao", "oao", "gk", "fzco", "fze", "fz llc", "wll",
+)
+_FORM_TOKENS = sorted({tuple(form.split()) for form in _LEGAL_FORMS}, key=len, reverse=True)
+_AND = re.compile(r"\s*(&|\+)\s*|\b(und|et)\b")
+# Dots and apostrophes inside abbreviations join letters ("N.V." -> nv, "O'Brien" -> obrien).
+_JOINERS = re.compile("[.'\u2019]")
+_NON_WORD = re.compile(r"[^0-9a-z ]+")
+_SPACES = re.compile(r"\s+")
+_LEADING_THE = ("the",)
+
+
+def _tokens(value: object) -> list[str]:
+    text = clean_text(value)
+    if text is None:
+        return []
+    text = strip_accents(text).lower().replace("ß", "ss")
+    text = _AND.sub(" and ", text)
+    text = _JOINERS.sub("", text)
+    text = _NON_WORD.sub(" ", text)
+    return _SPACES.sub(" ", text).strip().split()
+
+
+def _strip_forms(tokens: list[str]) -> list[str]:
+    """Drop trailing legal forms and joining "and"s, repeatedly ("Müller & Söhne GmbH & Co. KG" -> muller and sohne)."""
+    changed = True
+    while changed and len(tokens) > 1:
+        changed = False
+        if tokens[-1] == "and":
+            tokens = tokens[:-1]
+            changed = True
+            continue
+        for form in _FORM_TOKENS:
+            n = len(form)
+            if len(tokens) > n and tuple(tokens[-n:]) == form:
+                tokens = tokens[:-n]
+                changed = True
+                break
+    return tokens
+
+
+def name_key(value: object) -> str | None:
+    """The comparable core of a company name: lower case, no accents, punctuation, legal form or "the".
+
+    "The Acme Company, Inc." and "ACME Co" both give `acme`; `&` and "and" are the same word.
+    """
+    tokens = _strip_forms(_tokens(value))
+    if len(tokens) > 1 and tokens[0] in _LEADING_THE:
+        tokens = tokens[1:]
+    return " ".join(tokens) or None
+
+
+def phonetic_key(key: str | None) -> str | None:
+    """Metaphone of the name key's words (spaces removed), so "Acme Sytems" and "Akme Systems" meet."""
+    if not key:
+        return None
+    code = "".join(jellyfish.metaphone(word) for word in key.split() if word != "and")
+    return code[:64] or None
+
+
+def digits(value: object) -> str | None:
+    """Digits only (tax ids compared without country prefix, dots or dashes)."""
+    text = clean_text(value)
+    if text is None:
+        return None
+    return re.sub(r"\D", "", text) or None

@@ -1,0 +1,261 @@
+"""Deal-registration conflicts: who claimed this end customer first, and telling the reps.
+
+A registration conflicts with another when the end customer matches (same domain, or a fuzzy name in the
+same country), a product family overlaps and both are active (submitted or approved, not expired). The same
+partner registering the same deal twice, and an open direct opportunity for the customer, are flagged too.
+Candidates come from index equalities (domain; name key or phonetic key within the country; product
+family), never a scan; the fuzzy name score then decides among them.
+"""
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from rapidfuzz import fuzz
+from rapidfuzz.distance import JaroWinkler
+from sqlalchemy import Select, and_, bindparam, exists, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from config.program import Registration
+from mapping.names import name_key, phonetic_key
+from sync.context import RuleContext
+from sync.outbox import enqueue, linked_systems
+from sync.store.tables import DealProductRow, DealRow, RegistrationConflictRow
+
+ACTIVE = ("submitted", "approved")
+WRITE_BACK = ("registration_status", "conflict_flag", "conflict_reason", "expires_at", "sla_breached")
+CANDIDATE_LIMIT = 50
+
+
+class ConflictError(ValueError):
+    """A resolution that cannot be applied (the message says why)."""
+
+
+def customer_similarity(a: str | None, b: str | None) -> float:
+    if not a or not b:
+        return 0.0
+    return 0.5 * fuzz.token_sort_ratio(a, b) / 100 + 0.5 * JaroWinkler.normalized_similarity(a, b)
+
+
+_FAMILIES = select(DealProductRow.deal_id, DealProductRow.family).where(
+    DealProductRow.deal_id.in_(bindparam("ids", expanding=True)))
+
+
+def families(session: Session, deal_ids: Sequence[str]) -> dict[str, set[str]]:
+    """Product families per deal, in one query."""
+    found: dict[str, set[str]] = {deal_id: set() for deal_id in deal_ids}
+    for deal_id, family in session.execute(_FAMILIES, {"ids": list(deal_ids)}):
+        found[deal_id].add(family)
+    return found
+
+
+def refresh(deal: DealRow, rules: Registration, now: datetime) -> None:
+    """Keys, protection window, expiry and approval SLA of one deal, from its own fields."""
+    deal.customer_key = name_key(deal.customer_name)
+    deal.customer_phonetic = phonetic_key(deal.customer_key)
+    if deal.is_partner_deal and deal.expires_at is None and deal.registration_status in ACTIVE:
+        deal.expires_at = (deal.registered_at or deal.created_at or now) + timedelta(days=rules.protection_days)
+    if deal.registration_status in ACTIVE and deal.expires_at is not None and deal.expires_at <= now:
+        deal.registration_status = "expired"
+    due = (deal.registered_at or deal.created_at or now) + timedelta(hours=rules.approval_sla_hours)
+    deal.sla_breached = deal.is_partner_deal and deal.registration_status == "submitted" and due <= now
+
+
+def _rivals_query(by_domain: bool, by_name: bool) -> Select[Any]:
+    """Built once per shape with bind parameters: a check costs the lookups, not statement building.
+
+    Same customer = same domain, or in the same country the same name key or the same phonetic key
+    (three index equalities), so the candidate set is the customer's own deals, not a range scan.
+    """
+    same_customer = []
+    if by_domain:
+        same_customer.append(DealRow.customer_domain == bindparam("domain"))
+    if by_name:
+        same_customer.append(and_(DealRow.customer_key == bindparam("key"),
+                                  DealRow.customer_country == bindparam("country")))
+        same_customer.append(and_(DealRow.customer_country == bindparam("country"),
+                                  DealRow.customer_phonetic == bindparam("phonetic")))
+    active_partner = and_(DealRow.is_partner_deal.is_(True), DealRow.registration_status.in_(ACTIVE),
+                          or_(DealRow.expires_at.is_(None), DealRow.expires_at > bindparam("now")))
+    open_direct = and_(DealRow.is_partner_deal.is_(False), DealRow.stage == "open")
+    mine = aliased(DealProductRow)
+    overlap = exists().where(DealProductRow.deal_id == DealRow.id, DealProductRow.family.in_(
+        select(mine.family).where(mine.deal_id == bindparam("deal_id")).scalar_subquery()))
+    return (select(DealRow).where(or_(*same_customer), DealRow.id != bindparam("deal_id"),
+                                  DealRow.deleted_at.is_(None), or_(active_partner, open_direct), overlap)
+            .limit(CANDIDATE_LIMIT))
+
+
+_RIVALS = {(d, k): _rivals_query(d, k) for d in (True, False) for k in (True, False) if d or k}
+
+
+def rivals(session: Session, deal: DealRow, now: datetime) -> list[DealRow]:
+    """Active deals for a possibly-same customer sharing a product family with `deal` (one query)."""
+    params: dict[str, Any] = {"deal_id": deal.id, "now": now, "domain": deal.customer_domain}
+    if deal.customer_key and deal.customer_country:
+        params.update(key=deal.customer_key, phonetic=deal.customer_phonetic, country=deal.customer_country)
+    shape = (bool(deal.customer_domain), "key" in params)
+    if shape not in _RIVALS:
+        return []
+    return list(session.scalars(_RIVALS[shape], params))
+
+
+def evidence(deal: DealRow, other: DealRow, rules: Registration, shared: set[str]) -> dict[str, Any] | None:
+    """Why two deals are for the same customer, or None when they are not."""
+    found: dict[str, Any] = {"families": sorted(shared)}
+    if deal.customer_domain and deal.customer_domain == other.customer_domain:
+        found["domain"] = deal.customer_domain
+        return found
+    if deal.customer_country and deal.customer_country == other.customer_country:
+        similarity = customer_similarity(deal.customer_key, other.customer_key)
+        if similarity >= rules.customer_name_threshold:
+            found.update(customer_name=round(similarity, 3), country=deal.customer_country)
+            return found
+    return None
+
+
+def _registered(deal: DealRow) -> datetime:
+    return deal.registered_at or deal.created_at
+
+
+def _rule(deal: DealRow, other: DealRow) -> str:
+    if not other.is_partner_deal or not deal.is_partner_deal:
+        return "direct_opportunity"
+    if deal.partner_id is not None and deal.partner_id == other.partner_id:
+        return "duplicate_registration"
+    return "customer_overlap"
+
+
+def _reason(rule: str, other: DealRow) -> str:
+    return {
+        "customer_overlap": f"customer already registered by another partner (deal {other.id})",
+        "duplicate_registration": f"same partner registered this deal already (deal {other.id})",
+        "direct_opportunity": f"open direct opportunity for this customer (deal {other.id})",
+    }[rule]
+
+
+_EXISTING = select(RegistrationConflictRow.deal_id, RegistrationConflictRow.other_deal_id,
+                   RegistrationConflictRow.rule).where(or_(
+    and_(RegistrationConflictRow.deal_id == bindparam("deal_id"),
+         RegistrationConflictRow.other_deal_id.in_(bindparam("others", expanding=True))),
+    and_(RegistrationConflictRow.other_deal_id == bindparam("deal_id"),
+         RegistrationConflictRow.deal_id.in_(bindparam("others", expanding=True)))))
+
+
+def _existing(session: Session, deal_id: str, others: Sequence[str]) -> set[tuple[str, str]]:
+    """(other deal, rule) pairs already recorded between `deal_id` and any of `others`, either way round."""
+    rows = session.execute(_EXISTING, {"deal_id": deal_id, "others": list(others)})
+    return {(b if a == deal_id else a, rule) for a, b, rule in rows}
+
+
+def decide(conflict: RegistrationConflictRow, winner: DealRow, loser: DealRow, resolution: str, by: str,
+           now: datetime) -> None:
+    """Record the outcome: the loser's registration is rejected and carries the reason."""
+    conflict.status, conflict.winner_deal_id = "resolved", winner.id
+    conflict.resolution, conflict.resolved_by, conflict.resolved_at = resolution, by, now
+    if loser.is_partner_deal:
+        loser.registration_status = "rejected"
+        loser.conflict_flag, loser.conflict_reason = True, _reason(conflict.rule, winner)
+
+
+def check(session: Session, rules: Registration, deal: DealRow, now: datetime,
+          before: dict[str, tuple[DealRow, dict[str, Any]]] | None = None) -> list[RegistrationConflictRow]:
+    """Find and store the conflicts of one deal and apply the policy; returns the new conflicts.
+
+    `before` collects each touched deal with its registration fields as they were, for the write-back.
+    """
+    touched = {} if before is None else before
+    touched.setdefault(deal.id, (deal, _state(deal)))
+    session.flush()  # the deal's products, if pending, must be visible to the lookups
+    with session.no_autoflush:
+        refresh(deal, rules, now)
+        created = _check(session, rules, deal, now, touched)
+    session.flush()  # one write of the deal's fields and the conflicts found
+    return created
+
+
+def _check(session: Session, rules: Registration, deal: DealRow, now: datetime,
+           touched: dict[str, tuple[DealRow, dict[str, Any]]]) -> list[RegistrationConflictRow]:
+    active = deal.registration_status in ACTIVE if deal.is_partner_deal else deal.stage == "open"
+    if not active or deal.deleted_at is not None:
+        return []
+    created: list[RegistrationConflictRow] = []
+    others = [o for o in rivals(session, deal, now) if deal.is_partner_deal or o.is_partner_deal]
+    if not others:
+        return created
+    shared = families(session, [deal.id, *(o.id for o in others)])
+    wanted = shared[deal.id]
+    found = {o.id: e for o in others if (e := evidence(deal, o, rules, wanted & shared[o.id])) is not None}
+    if not found:
+        return created
+    known = _existing(session, deal.id, list(found))
+    for other in others:
+        rule = _rule(deal, other)
+        if other.id not in found or (other.id, rule) in known:
+            continue
+        touched.setdefault(other.id, (other, _state(other)))
+        first, second = sorted((deal, other), key=lambda d: (_registered(d), d.id))
+        conflict = RegistrationConflictRow(deal_id=second.id, other_deal_id=first.id, rule=rule,
+                                           evidence=found[other.id])
+        session.add(conflict)
+        created.append(conflict)
+        if rules.policy == "first_to_register" and rule != "direct_opportunity":
+            decide(conflict, first, second, "first_to_register", "policy", now)
+        else:
+            flagged, against = (second, first) if second.is_partner_deal else (first, second)
+            flagged.conflict_flag, flagged.conflict_reason = True, _reason(rule, against)
+    return created
+
+
+def _state(deal: DealRow) -> dict[str, Any]:
+    return {
+        "registration_status": deal.registration_status, "conflict_flag": deal.conflict_flag,
+        "conflict_reason": deal.conflict_reason, "sla_breached": deal.sla_breached,
+        "expires_at": deal.expires_at.isoformat() if deal.expires_at else None,
+    }
+
+
+def write_back(session: Session, deal: DealRow, before: dict[str, Any], run_id: str | None = None) -> None:
+    """Queue the registration fields to every CRM holding the deal, when they changed."""
+    after = _state(deal)
+    if after != before:
+        enqueue(session, entity="deal", hub_id=deal.id, systems=linked_systems(session, "deal", deal.id),
+                payload=after, run_id=run_id)
+
+
+def on_deals_changed(ctx: RuleContext, hub_ids: Sequence[str]) -> None:
+    """Rule hook for the engine: check the deals of one applied page and write back what changed."""
+    rules = ctx.settings.program.registration
+    touched: dict[str, tuple[DealRow, dict[str, Any]]] = {}
+    for hub_id in hub_ids:
+        deal = ctx.session.get(DealRow, hub_id)
+        if deal is not None:
+            check(ctx.session, rules, deal, ctx.now, touched)
+    for row, before in touched.values():
+        write_back(ctx.session, row, before, ctx.run_id)
+
+
+def open_conflicts(session: Session, limit: int = 100) -> list[RegistrationConflictRow]:
+    return list(session.scalars(select(RegistrationConflictRow).where(RegistrationConflictRow.status == "open")
+                                .order_by(RegistrationConflictRow.created_at).limit(limit)))
+
+
+def resolve(session: Session, conflict_id: int, winner_id: str, by: str, note: str, now: datetime) -> None:
+    """A person decides an open conflict; both deals' fields are written back."""
+    conflict = session.get(RegistrationConflictRow, conflict_id)
+    if conflict is None:
+        raise ConflictError(f"conflict {conflict_id}: no such conflict")
+    if conflict.status != "open":
+        raise ConflictError(f"conflict {conflict_id}: already {conflict.status}")
+    if winner_id not in (conflict.deal_id, conflict.other_deal_id):
+        raise ConflictError(f"conflict {conflict_id}: winner {winner_id!r} is neither "
+                            f"{conflict.deal_id} nor {conflict.other_deal_id}")
+    loser_id = conflict.other_deal_id if winner_id == conflict.deal_id else conflict.deal_id
+    winner, loser = session.get(DealRow, winner_id), session.get(DealRow, loser_id)
+    assert winner is not None and loser is not None  # foreign keys guarantee both
+    before = {winner.id: _state(winner), loser.id: _state(loser)}
+    decide(conflict, winner, loser, note or "manual", by, now)
+    winner.conflict_flag, winner.conflict_reason = False, None
+    session.flush()
+    for row in (winner, loser):
+        write_back(session, row, before[row.id])

@@ -1,0 +1,142 @@
+"""Partner deduplication on the hub: the rule the engine runs on changed partners, and the review queue.
+
+Each changed partner is matched against the hub through the indexed blocking columns (domain, tax id,
+phone, name key + country, phonetic key), never a scan. Pairs at or above `program.dedup.auto_merge` merge;
+pairs between `review` and `auto_merge` wait in `duplicate_candidates` with the reasons.
+"""
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from config.program import Dedup
+from sync.context import RuleContext
+from sync.matching import Keys, Match, keys, score
+from sync.merge import MergeError, choose_survivor, merge, unmerge
+from sync.store.tables import DuplicateCandidateRow, PartnerMergeRow, PartnerRow
+
+CANDIDATE_LIMIT = 200
+
+
+def partner_keys(row: PartnerRow) -> Keys:
+    return keys(row.id, {name: getattr(row, name) for name in
+                         ("name", "website", "email", "phone", "street", "city", "postal_code", "country", "tax_id")})
+
+
+def rekey(row: PartnerRow) -> Keys:
+    """Store the blocking keys on the row (the indexed columns other partners are matched through)."""
+    found = partner_keys(row)
+    row.name_key, row.phonetic_key = found.name, found.phonetic
+    return found
+
+
+def candidates(session: Session, row: PartnerRow, found: Keys) -> list[PartnerRow]:
+    """Active partners sharing a blocking key with `row`, found through the indexes."""
+    ors = []
+    if found.domain:
+        ors.append(PartnerRow.website == found.domain)
+    if row.tax_id:
+        ors.append(PartnerRow.tax_id == row.tax_id)
+    if row.phone:
+        ors.append(PartnerRow.phone == row.phone)
+    if found.name:
+        ors.append(and_(PartnerRow.name_key == found.name, PartnerRow.country == found.country))
+    if found.phonetic:
+        ors.append(PartnerRow.phonetic_key == found.phonetic)
+    if not ors:
+        return []
+    query = (select(PartnerRow).where(or_(*ors), PartnerRow.id != row.id, PartnerRow.status == "active")
+             .limit(CANDIDATE_LIMIT))
+    return list(session.scalars(query))
+
+
+def _queue(session: Session, match: Match) -> None:
+    a, b = sorted((match.a, match.b))
+    existing = session.scalar(select(DuplicateCandidateRow).where(
+        DuplicateCandidateRow.partner_a == a, DuplicateCandidateRow.partner_b == b))
+    if existing is None:
+        session.add(DuplicateCandidateRow(partner_a=a, partner_b=b, score=match.score, reasons=match.reasons))
+    elif existing.status == "open":
+        existing.score, existing.reasons = match.score, match.reasons
+
+
+def _rejected(session: Session, a: str, b: str) -> bool:
+    first, second = sorted((a, b))
+    return session.scalar(select(DuplicateCandidateRow.id).where(
+        DuplicateCandidateRow.partner_a == first, DuplicateCandidateRow.partner_b == second,
+        DuplicateCandidateRow.status == "rejected")) is not None
+
+
+def match_partner(session: Session, rules: Dedup, row: PartnerRow, run_id: str | None = None) -> list[Match]:
+    """Refresh `row`'s keys, then merge or queue every match above `review`; returns the matches."""
+    found = rekey(row)
+    session.flush()
+    results: list[Match] = []
+    for other in candidates(session, row, found):
+        if row.status != "active":
+            break
+        match = score(found, partner_keys(other))
+        if match.score < rules.review or _rejected(session, row.id, other.id):
+            continue
+        results.append(match)
+        if match.score >= rules.auto_merge and other.status == "active":
+            survivor, loser = choose_survivor(session, rules, row, other)
+            merge(session, rules, survivor, loser, score=match.score, run_id=run_id)
+            rekey(survivor)
+        else:
+            _queue(session, match)
+    return results
+
+
+def on_partners_changed(ctx: RuleContext, hub_ids: Sequence[str]) -> None:
+    """Rule hook for the engine: match the partners of one applied page against the hub."""
+    rules = ctx.settings.program.dedup
+    for hub_id in hub_ids:
+        row = ctx.session.get(PartnerRow, hub_id)
+        if row is not None and row.status == "active":
+            match_partner(ctx.session, rules, row, ctx.run_id)
+
+
+def open_candidates(session: Session, limit: int = 100) -> list[DuplicateCandidateRow]:
+    return list(session.scalars(select(DuplicateCandidateRow).where(DuplicateCandidateRow.status == "open")
+                                .order_by(DuplicateCandidateRow.score.desc()).limit(limit)))
+
+
+def _candidate(session: Session, candidate_id: int) -> DuplicateCandidateRow:
+    candidate = session.get(DuplicateCandidateRow, candidate_id)
+    if candidate is None:
+        raise MergeError(f"candidate {candidate_id}: no such duplicate candidate")
+    if candidate.status != "open":
+        raise MergeError(f"candidate {candidate_id}: already {candidate.status}")
+    return candidate
+
+
+def accept(session: Session, rules: Dedup, candidate_id: int, by: str) -> PartnerMergeRow:
+    """A person confirms a queued pair: merge it (survivor chosen as for automatic merges)."""
+    candidate = _candidate(session, candidate_id)
+    a, b = session.get(PartnerRow, candidate.partner_a), session.get(PartnerRow, candidate.partner_b)
+    assert a is not None and b is not None  # foreign keys guarantee both
+    survivor, loser = choose_survivor(session, rules, a, b)
+    record = merge(session, rules, survivor, loser, score=candidate.score, merged_by=by)
+    rekey(survivor)
+    candidate.decided_by, candidate.decided_at = by, datetime.now(UTC)
+    return record
+
+
+def undo(session: Session, merge_id: int) -> PartnerMergeRow:
+    """Unmerge, then re-key both partners from their restored fields."""
+    record = unmerge(session, merge_id)
+    for partner_id in (record.survivor_id, record.loser_id):
+        row = session.get(PartnerRow, partner_id)
+        if row is not None:
+            rekey(row)
+    return record
+
+
+def reject(session: Session, candidate_id: int, by: str) -> DuplicateCandidateRow:
+    """A person says the pair are different firms; the pair is never proposed again."""
+    candidate = _candidate(session, candidate_id)
+    candidate.status, candidate.decided_by, candidate.decided_at = "rejected", by, datetime.now(UTC)
+    return candidate
