@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from sync.store import Store
-from sync.store.tables import OutboxRow, SyncErrorRow, SyncRunRow
+from sync.store.tables import OutboxRow, SyncErrorRow, SyncRunRow, now
 
 
 @dataclass
@@ -72,3 +72,11 @@ def streams(store: Store) -> list[StreamStatus]:
         for system, entity, count in backlog:
             get(system, entity).outbox_backlog = count
     return sorted(found.values(), key=lambda st: (st.system, st.entity))
+
+
+def record_dead_letter(store: Store, system: str, entity: str, actor: str, message: str) -> None:
+    """A worker message that ran out of retries, as a `dead_letter` run of its stream."""
+    at = now()
+    with store.session() as session:
+        session.add(SyncRunRow(system=system, entity=entity, mode=actor, status="dead_letter", started_at=at,
+                               finished_at=at, message=message))

@@ -46,10 +46,16 @@ def validate(session: Session, fmap: FieldMap[Any], system: str, record: Record,
              result: PageResult) -> Incoming | None:
     """The record's canonical unified values, or None after quarantining it with field and reason."""
     external_id = str(record.get(fmap.id_field) or "")
-    present = [k for k in fmap.to_values(record) if k != "modified_at"]
     try:
+        present = [k for k in fmap.to_values(record) if k != "modified_at"]
         model = fmap.to_model(record)
-    except ValidationError as exc:
+    except (ValueError, TypeError, KeyError, ArithmeticError) as exc:
+        if not isinstance(exc, ValidationError):  # a converter choked on the value: a mapping error
+            message = f"{system} {fmap.entity} {external_id}: {type(exc).__name__}: {exc}"
+            quarantine.put(session, system=system, entity=fmap.entity, category="mapping", message=message,
+                           raw=dict(record), external_id=external_id, run_id=run_id)
+            result.errors["mapping"] += 1
+            return None
         first = exc.errors()[0]
         unified = str(first["loc"][0]) if first["loc"] else None
         where = fmap.system_field(unified) if unified else None

@@ -81,9 +81,14 @@ def _push_chunk(store: Store, settings: Settings, system: System, fmap: FieldMap
         return
     with store.session() as session:
         by_key = {r.key: r for r in results}
+        known = links.by_hub(session, entity, system.name, list(outgoing))
+        sent: list[str] = []
         for hub_id, (record, snapshot) in outgoing.items():
-            _settle(session, system.name, entity, hub_id, record, snapshot, by_key.get(hub_id), grouped[hub_id],
-                    run_id, report)
+            if _settle(session, system.name, entity, hub_id, record, snapshot, by_key.get(hub_id), grouped[hub_id],
+                       run_id, report, known.get(hub_id)):
+                sent.append(hub_id)
+        quarantine.resolve(session, system.name, entity, sent, direction="out")
+        _close(session, [i for h in sent for i in grouped[h]], "sent", None)
         gone = {r.key for r in archived if r.success}
         for link in links.by_hub(session, entity, system.name, doomed).values():
             link.archived = link.archived or link.external_id in gone
@@ -152,9 +157,11 @@ def typed(fmap: FieldMap[Any], current: dict[str, Any], values: dict[str, Any]) 
 
 
 def _settle(session: Session, system: str, entity: str, hub_id: str, record: Record, snapshot: dict[str, Any],
-            result: PushResult | None, row_ids: list[int], run_id: str | None, report: PushReport) -> None:
-    if result is None or not result.success or not (result.external_id or links.by_hub(
-            session, entity, system, [hub_id])):
+            result: PushResult | None, row_ids: list[int], run_id: str | None, report: PushReport,
+            link: ExternalLinkRow | None) -> bool:
+    """Link and remember one pushed record (True), or quarantine its failure (False); the caller closes
+    the outbox rows of the successes in one statement."""
+    if result is None or not result.success or not (result.external_id or link):
         error = result.error if result is not None else None
         code = error.code if error else "NO_RESULT"
         report.errors["remote"] += 1
@@ -163,17 +170,15 @@ def _settle(session: Session, system: str, entity: str, hub_id: str, record: Rec
                        field=error.fields[0] if error and error.fields else None, raw=record, hub_id=hub_id,
                        external_id=hub_id, run_id=run_id)
         _close(session, row_ids, "failed", code)
-        return
-    link = links.by_hub(session, entity, system, [hub_id]).get(hub_id)
+        return False
     if link is None:
         link = ExternalLinkRow(entity=entity, hub_id=hub_id, system=system, external_id=str(result.external_id))
         session.add(link)
     link.last_pushed_hash = payload_hash(record)
     link.last_synced_snapshot = {**(link.last_synced_snapshot or {}), **snapshot}
     link.archived = False
-    quarantine.resolve(session, system, entity, [hub_id], direction="out")
-    _close(session, row_ids, "sent", None)
     report.sent += 1
+    return True
 
 
 def _close(session: Session, row_ids: list[int], status: str, note: str | None) -> None:

@@ -1,5 +1,6 @@
 """Quarantine: records that could not be synced, with their raw payload, kept until replayed."""
 
+import json
 from typing import Any
 
 from sqlalchemy import select
@@ -8,10 +9,17 @@ from sqlalchemy.orm import Session
 from sync.store.tables import SyncErrorRow, now
 
 
+def plain(raw: dict[str, Any]) -> dict[str, Any]:
+    """The payload as JSON values (a connector may hand over datetimes or decimals): any database stores it."""
+    value: dict[str, Any] = json.loads(json.dumps(raw, default=str))
+    return value
+
+
 def put(session: Session, *, system: str, entity: str, category: str, message: str, raw: dict[str, Any],
         external_id: str | None = None, hub_id: str | None = None, field: str | None = None,
         run_id: str | None = None, direction: str = "in") -> SyncErrorRow:
     """Quarantine one record; a record already open for the same reason counts one more attempt."""
+    raw = plain(raw)
     existing = None
     if external_id is not None:
         existing = session.scalars(select(SyncErrorRow).where(

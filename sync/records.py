@@ -81,12 +81,13 @@ def write(session: Session, entity: str, hub_id: str | None, changes: Mapping[st
     """Create (hub_id None) or change a hub record from canonical values; returns its hub id."""
     row_type = ROWS[entity]
     row = session.get(row_type, hub_id) if hub_id else None
+    created = row is None
     if row is None:
         row = row_type(id=hub_id or new_id(), name=str(changes.get("name") or ""))
         session.add(row)
     for field, value in changes.items():
         if field == "products" and isinstance(row, DealRow):
-            _write_products(session, row, value or [])
+            _write_products(session, row, value or [], replace=not created)
         elif field == "amount" and isinstance(row, DealRow):
             row.amount = Decimal(value["amount"]) if value else None
             row.currency = value["currency"] if value else None
@@ -101,9 +102,12 @@ def write(session: Session, entity: str, hub_id: str | None, changes: Mapping[st
     return row.id
 
 
-def _write_products(session: Session, deal: DealRow, products: list[dict[str, Any]]) -> None:
+def _write_products(session: Session, deal: DealRow, products: list[dict[str, Any]], *, replace: bool) -> None:
+    """The deal's product lines become `products` (a new deal has none to delete). The flush writes the
+    deal first: the tables have no mapped relationship to order the inserts by."""
     session.flush()
-    session.query(DealProductRow).filter(DealProductRow.deal_id == deal.id).delete()
+    if replace:
+        session.query(DealProductRow).filter(DealProductRow.deal_id == deal.id).delete()
     for p in products:
         amount = p.get("amount") or {}
         session.add(DealProductRow(deal_id=deal.id, product=p["product"], family=p["family"],
@@ -126,8 +130,11 @@ def match_partner(session: Session, incoming: Mapping[str, Any]) -> str | None:
         keys.append(PartnerRow.tax_id == incoming["tax_id"])
     if not keys:
         return None
-    return session.scalars(select(PartnerRow.id).where(or_(*keys), PartnerRow.status == "active")
-                           .order_by(PartnerRow.created_at).limit(1)).first()
+    # No autoflush: what is pending in the page came from the same system, so it can never be the match
+    # (a record links at most once per system), and a flush per record is most of a page's cost.
+    with session.no_autoflush:
+        return session.scalars(select(PartnerRow.id).where(or_(*keys), PartnerRow.status == "active")
+                               .order_by(PartnerRow.created_at).limit(1)).first()
 
 
 def archive(session: Session, entity: str, hub_id: str, at: datetime) -> None:
