@@ -6,13 +6,13 @@ tables and queue write-backs with `sync.outbox.enqueue`.
 
 from collections.abc import Sequence
 
-from sync import incentives, payouts
+from sync import conflicts, dedup, incentives, payouts
 from sync.context import Rule, RuleContext
 
 # entity -> rules run, in order, on that entity's changed hub ids.
 RULES: dict[str, list[Rule]] = {
-    "partner": [],
-    "deal": [incentives.on_deals_changed],
+    "partner": [dedup.on_partners_changed],
+    "deal": [conflicts.on_deals_changed, incentives.on_deals_changed],
     "payout": [payouts.on_payouts_changed],
 }
 
