@@ -5,6 +5,7 @@ still get Ids, SystemModstamp and the rest of the system fields like any other i
 """
 
 import random
+import re
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -55,7 +56,7 @@ class Seeder:
                                                                    else rnd.randrange(1, 180))).date(),
                           "PartnerSync_Products__c": ";".join(sorted(rnd.sample(PRODUCTS, rnd.randrange(1, 3)))),
                           "PartnerSync_Customer_Name__c": customer,
-                          "PartnerSync_Customer_Domain__c": fake.domain_name(),
+                          "PartnerSync_Customer_Domain__c": re.sub(r"[^a-z0-9]+", "", customer.lower())[:30] + ".com",
                           "PartnerSync_Customer_Country__c": fake.current_country_code(),
                           "PartnerSync_Registration_Status__c": rnd.choice(STATUSES), **fields}
                 ids.append(self.org.insert("Opportunity", values)["Id"])
