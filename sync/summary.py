@@ -98,7 +98,7 @@ def facts(session: Session, currency: str, systems: list[str]) -> dict[str, str]
     across = sum(1 for a, b, _ in conflicts if origin.get(a) != origin.get(b))
     rules = Counter(rule for _, _, rule in conflicts)
     accrued = session.scalar(select(func.sum(AccrualRow.amount)).where(AccrualRow.currency == currency))
-    built = _count(session, PayoutRow.currency == currency, row=PayoutRow)
+    built = _count(session, row=PayoutRow)
     sent = _count(session, PayoutRow.erp_bill_id.is_not(None), row=PayoutRow)
     total = session.scalar(select(func.sum(PayoutRow.amount)).where(PayoutRow.currency == currency))
     paid = session.scalar(select(func.sum(PayoutRow.paid_amount)).where(PayoutRow.currency == currency))
