@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 from config import Settings
 from sync.store import Store
-from web import webhooks
+from web import metrics, webhooks
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -23,7 +23,7 @@ def create_app(settings: Settings, store: Store,
 
     `on_hubspot_events([(entity, object id), ...])` is what the HubSpot webhook calls to have those
     streams pulled soon (`worker.on_hubspot_events` enqueues the pulls on the broker)."""
-    routes = [Route("/healthz", healthz), *webhooks.routes]
+    routes = [Route("/healthz", healthz), *webhooks.routes, *metrics.routes]
     app = Starlette(routes=routes)
     app.state.settings = settings
     app.state.store = store
