@@ -14,6 +14,7 @@ from sync.dedup import open_candidates
 from sync.payouts import PayoutError, check_period
 from sync.quarantine import listing
 from sync.reconcile import Difference, reconcile
+from sync.rollups import pairs
 from sync.store import Store
 from sync.store.tables import (
     DealRow,
@@ -48,7 +49,7 @@ def names(session: Session, partner_ids: Iterable[str]) -> dict[str, str]:
     ids = list(dict.fromkeys(partner_ids))
     if not ids:
         return {}
-    return dict(session.execute(select(PartnerRow.id, PartnerRow.name).where(PartnerRow.id.in_(ids))).tuples())
+    return pairs(session, select(PartnerRow.id, PartnerRow.name).where(PartnerRow.id.in_(ids)))
 
 
 def load(store: Store, period: str, limit: int = LIMIT) -> Overview:

@@ -10,6 +10,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from sync.links import by_external
+from sync.rollups import pairs
 from sync.store import Store
 from sync.store.tables import AccrualRow, DealRow, PartnerRow, PayoutRow, RegistrationConflictRow
 
@@ -67,8 +68,7 @@ def find(store: Store, entity: str, system: str, external_id: str, limit: int = 
             .limit(limit)))
         named = {i for c in view.conflicts for i in (c.deal_id, c.other_deal_id)}
         if named:
-            view.deal_names = dict(session.execute(
-                select(DealRow.id, DealRow.name).where(DealRow.id.in_(named))).tuples())
+            view.deal_names = pairs(session, select(DealRow.id, DealRow.name).where(DealRow.id.in_(named)))
         view.accrued = {(status, currency): total for status, currency, total in session.execute(
             select(AccrualRow.status, AccrualRow.currency, func.sum(AccrualRow.amount))
             .where(AccrualRow.partner_id == partner.id)

@@ -11,6 +11,7 @@ expired ones 403.
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -22,7 +23,7 @@ from config import Settings
 from config.settings import WebSettings
 from sync.partner_view import PartnerView, find
 from web.signing import sign, valid
-from web.templating import templates
+from web.templating import amount, templates
 from web.webhooks import verify
 
 PURPOSE = "salesforce-card"
@@ -49,16 +50,21 @@ def _day(at: datetime | None) -> str:
     return at.date().isoformat() if at else "-"
 
 
+def figure(value: Decimal, currency: str) -> str:
+    """The number alone (the currency travels beside it), to the currency's minor unit."""
+    return amount(value, currency).removesuffix(f" {currency}")
+
+
 def sections(view: PartnerView, currency: str) -> list[Section]:
     """The card's content, shared by the HubSpot JSON and the Salesforce page (roll-ups are in `currency`)."""
     p = view.partner
     head = Section(p.name, [Line("Tier", p.tier or "-"), Line("Status", p.status)])
-    for label, amount in (("Accrued YTD", p.accrued_ytd), ("Paid YTD", p.paid_ytd)):
-        if amount is not None:
-            head.lines.append(Line(label, f"{amount}", currency))
+    for label, total in (("Accrued YTD", p.accrued_ytd), ("Paid YTD", p.paid_ytd)):
+        if total is not None:
+            head.lines.append(Line(label, figure(total, currency), currency))
     deals = Section(f"Registrations ({len(view.deals)})")
     for d in view.deals:
-        value = f"{d.registration_status}, {d.stage}, {d.amount or '-'} {d.currency or ''}".rstrip()
+        value = f"{d.registration_status}, {d.stage}, {amount(d.amount, d.currency)}"
         value += f", expires {_day(d.expires_at)}"
         if d.conflict_flag:
             value += f", conflict: {d.conflict_reason or 'yes'}"
@@ -66,14 +72,12 @@ def sections(view: PartnerView, currency: str) -> list[Section]:
     open_count = sum(c.status == "open" for c in view.conflicts)
     conflicts = Section(f"Conflicts ({open_count} open)")
     for c in view.conflicts:
-        names = view.deal_names
-        value = f"{c.status}: {c.rule}" + (f", {c.resolution}" if c.resolution else "")
-        conflicts.lines.append(Line(f"{names.get(c.deal_id, c.deal_id)} / {names.get(c.other_deal_id, c.other_deal_id)}",
-                                    value))
-    accruals = Section("Accruals", [Line(status, f"{total}", currency)
+        label = " / ".join(view.deal_names.get(i, i) for i in (c.deal_id, c.other_deal_id))
+        conflicts.lines.append(Line(label, f"{c.status}: {c.rule}" + (f", {c.resolution}" if c.resolution else "")))
+    accruals = Section("Accruals", [Line(status, figure(total, currency), currency)
                                     for (status, currency), total in view.accrued.items()])
     payouts = Section(f"Payouts ({len(view.payouts)})", [
-        Line(f"{po.period} {po.status}", f"{po.amount}", po.currency) for po in view.payouts])
+        Line(f"{po.period} {po.status}", figure(po.amount, po.currency), po.currency) for po in view.payouts])
     return [head, deals, conflicts, accruals, payouts]
 
 
@@ -144,9 +148,9 @@ async def salesforce(request: Request) -> Response:
     if sobject not in entities:
         return _refused(404, f"no card for {sobject} records (cards exist for {', '.join(entities)})")
     view = find(request.app.state.store, entities[sobject], "salesforce", external_id)
-    response = templates.TemplateResponse(
-        request, "card.html", {"sections": sections(view, settings.program.currency) if view else None, "sobject": sobject,
-                               "external_id": external_id}, status_code=200 if view else 404)
+    parts = sections(view, settings.program.currency) if view else None
+    response = templates.TemplateResponse(request, "card.html", {
+        "sections": parts, "sobject": sobject, "external_id": external_id}, status_code=200 if view else 404)
     response.headers["Content-Security-Policy"] = f"frame-ancestors {FRAME_ANCESTORS}"
     return response
 
