@@ -13,7 +13,7 @@ import threading
 import time
 from collections import deque
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sandbox.faults import FaultMiddleware, Faults
-from sandbox.server import SandboxServer
+from sandbox.server import SandboxServer, Served
 
 OBJECTS = ("companies", "deals")
 SEARCH_CAP = 10_000
@@ -55,7 +55,7 @@ def error(status: int, category: str, message: str, **extra: Any) -> JSONRespons
                          "category": category, **extra}, status_code=status)
 
 
-class HubSpotSandbox:
+class HubSpotSandbox(Served):
     """`with HubSpotSandbox() as hs: hs.url` — seed with `seed_companies`, inspect with `objects`."""
 
     def __init__(self, *, access_token: str = "pat-sandbox", window_limit: int = 190, search_per_second: int = 5,
@@ -78,23 +78,6 @@ class HubSpotSandbox:
         self.server = SandboxServer(FaultMiddleware(self._app(), self.faults))
 
     # -- lifecycle, seed and inspect ---------------------------------------------------------------
-
-    def start(self) -> Self:
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        return self.server.url
 
     def now_ms(self) -> int:
         """Milliseconds, never going back; many writes in one millisecond share it, like HubSpot's."""
