@@ -16,7 +16,7 @@ import structlog
 
 from config import Settings
 from connectors.base import ConnectorError, Cursor, RateLimited
-from sync import cursors, erp_payouts
+from sync import alerts, cursors, erp_payouts
 from sync.context import RuleContext
 from sync.preview import Planned, planned
 from sync.pull import apply_page
@@ -62,11 +62,12 @@ class Engine:
 
     def cycle(self, system: str | None = None, entity: str | None = None, *, full: bool = False,
               dry_run: bool = False, progress: Progress | None = None) -> list[RunReport]:
-        """Pull every stream, then push what the pulls queued: one full round of the hub."""
+        """Pull every stream, then push what the pulls queued: one full round of the hub; then the alerts."""
         reports = [self.pull(s, e, full=full, dry_run=dry_run, progress=progress)
                    for s, e in self.streams(system, entity)]
         if not dry_run:
             self.push_all(reports, entity)
+            alerts.evaluate(self.store, self.settings)
         return reports
 
     def push_all(self, reports: list[RunReport] | None = None, entity: str | None = None) -> list[RunReport]:
