@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from config import Settings
+from sync.alerts import firing, history
 from sync.health import streams
 from sync.overview import load, reconciliation
 from sync.payouts import PayoutError, check_period
@@ -26,6 +27,7 @@ from web.security import Flash, form_action
 from web.templating import templates
 
 WINDOW_HOURS = 24
+ALERT_HISTORY = 20
 
 
 def _period(value: str | None, now: datetime) -> str:
@@ -44,9 +46,12 @@ def page_context(store: Store, settings: Settings, period: str, hours: int, with
     now = datetime.now(UTC)
     timeline = series(store, now - timedelta(hours=hours))
     return {
-        "streams": streams(store),
+        "streams": streams(store, settings, now),
+        "alerts": firing(store),
+        "alert_history": [a for a in history(store, ALERT_HISTORY) if a.state != "firing"],
         "lag_chart": line_chart(f"Lag (minutes), last {hours} h", [
-            Series(s.name, [(p.at, p.lag_seconds / 60) for p in s.points]) for s in timeline], unit=" min"),
+            Series(s.name, [(p.at, p.lag_seconds / 60) for p in s.points if p.lag_seconds is not None])
+            for s in timeline], unit=" min"),
         "error_chart": line_chart(f"Error rate (% of records per run), last {hours} h", [
             Series(s.name, [(p.at, p.error_rate) for p in s.points]) for s in timeline], unit="%"),
         "overview": load(store, period),

@@ -18,6 +18,20 @@ def amount(value: Decimal | None, currency: str | None) -> str:
     return f"{rounded if rounded == value else value} {currency}"
 
 
+def duration(seconds: int | None) -> str:
+    """Lag as people read it: 45 s, 12 min, 3 h 5 min, 2 d 4 h."""
+    if seconds is None:
+        return "-"
+    minutes, hours = seconds // 60, seconds // 3600
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{minutes} min"
+    if seconds < 86400:
+        return f"{hours} h {minutes % 60} min"
+    return f"{seconds // 86400} d {hours % 24} h"
+
+
 _env = Environment(loader=PackageLoader("web", "templates"), autoescape=select_autoescape(default=True))
-_env.globals["amount"] = amount
+_env.globals.update(amount=amount, duration=duration)
 templates = Jinja2Templates(env=_env)

@@ -19,8 +19,10 @@ from config import Settings
 from sandbox.netsuite import NetSuiteSandbox
 from sandbox.server import SandboxServer
 from sync import conflicts
+from sync.alerts import evaluate
 from sync.context import RuleContext
 from sync.engine import Engine
+from sync.health import streams
 from sync.replay import edit
 from sync.store import Store
 from sync.store.tables import (
@@ -31,6 +33,7 @@ from sync.store.tables import (
     RegistrationConflictRow,
     SyncErrorRow,
 )
+from sync.timeline import series
 from tests.engine_helpers import engine_for
 from tests.memsystem import MemorySystem
 from web.app import create_app
@@ -135,12 +138,27 @@ def test_healthz_names_what_failed(store: Store, redis_url: str) -> None:
 
 
 def test_dashboard_shows_the_hub(hub: Hub, served: str) -> None:
+    evaluate(hub.store, hub.engine.settings)
     with httpx.Client() as client:
         html, _ = page(client, f"{served}/?period={PERIOD}")
     for expected in ("salesforce", "hubspot", "not a phone number", "Initech LLC", "Initech Inc",
-                     "Contoso rollout web-d1", "1234.50 USD", "<svg", "Lag (minutes)", "Acme GmbH"):
+                     "Contoso rollout web-d1", "1234.50 USD", "<svg", "Lag (minutes)", "Acme GmbH",
+                     "<strong>error_rate</strong> salesforce.partner", 'class="state-amber"'):
         assert expected in html, expected
     assert CARD_SECRET not in html and HUBSPOT_SECRET not in html
+
+
+def test_timeline_ends_where_the_streams_table_stands(hub: Hub) -> None:
+    hub.sf.add("partner", Name="Late one", Country="FR")
+    hub.engine.cycle()
+    now = datetime.now(UTC)
+    timeline = {s.name: s for s in series(hub.store, now - timedelta(hours=1))}
+    table = {f"{s.system} {s.entity}": s for s in streams(hub.store, hub.engine.settings, now)}
+    first, *_, last = timeline["salesforce partner"].points
+    assert first.error_rate == 16.7 and first.lag_seconds is not None  # 1 bad record of 3 in + 3 out
+    assert last.error_rate == (table["salesforce partner"].error_rate_percent or 0.0)
+    assert set(timeline) == {"salesforce partner", "salesforce deal", "hubspot partner", "hubspot deal"}
+    assert series(hub.store, now + timedelta(minutes=1)) == []
 
 
 def test_forms_refuse_a_missing_or_forged_token(hub: Hub, served: str) -> None:
