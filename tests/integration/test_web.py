@@ -4,10 +4,7 @@ basic auth, each action changes the hub), reconciliation, and the CRM cards (Hub
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
-from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -15,88 +12,37 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from config import Settings
 from sandbox.netsuite import NetSuiteSandbox
 from sandbox.server import SandboxServer
-from sync import conflicts
 from sync.alerts import evaluate
-from sync.context import RuleContext
-from sync.engine import Engine
 from sync.health import streams
 from sync.replay import edit
 from sync.store import Store
 from sync.store.tables import (
-    DealProductRow,
     DealRow,
     DuplicateCandidateRow,
-    PayoutRow,
     RegistrationConflictRow,
     SyncErrorRow,
 )
 from sync.timeline import series
-from tests.engine_helpers import engine_for
-from tests.memsystem import MemorySystem
+from tests.web_helpers import (
+    CARD_SECRET,
+    CONSUMER_SECRET,
+    HUBSPOT_SECRET,
+    PERIOD,
+    TOKEN_SECRET,
+    Hub,
+    seed,
+    web_settings,
+)
 from web.app import create_app
 from web.card import link
 from web.webhooks import signature
 
-CARD_SECRET = "card-secret-for-tests"
-HUBSPOT_SECRET = "hubspot-app-secret"
-CONSUMER_SECRET, TOKEN_SECRET = "consumer-secret-xyz", "token-secret-xyz"
-PERIOD = "2026-05"
-
-
-def settings(**web: Any) -> Settings:
-    return Settings.model_validate({
-        "hubspot": {"client_secret": HUBSPOT_SECRET},
-        "web": {"card_secret": CARD_SECRET, **web},
-        "erp": {"base_url": "http://127.0.0.1:9/services/rest", "retries": 1, "timeout": 2,
-                "netsuite": {"account_id": "1234567_SB1", "consumer_key": "ck", "consumer_secret": CONSUMER_SECRET,
-                             "token_id": "tk", "token_secret": TOKEN_SECRET}},
-        "program": {"registration": {"policy": "manual"}}})
-
-
-@dataclass
-class Hub:
-    store: Store
-    engine: Engine
-    sf: MemorySystem
-    hs: MemorySystem
-    acme_sf: str
-    acme_hub: str
-    bad_phone: str
-
-
-def seed(store: Store, config: Settings) -> Hub:
-    """A sync cycle over two memory CRMs (a bad record, a duplicate pair), then conflicting registrations
-    through the conflict rule and a payout for the period."""
-    sf, hs = MemorySystem("salesforce"), MemorySystem("hubspot")
-    acme = sf.add("partner", Name="Acme GmbH", Web="acme.de", Country="DE")
-    bad = sf.add("partner", Name="Bad phone", Phone="not a phone")
-    sf.add("partner", Name="Initech LLC", Country="US")
-    hs.add("partner", Name="Initech Inc", Country="US")
-    sf.add("deal", Name="Acme firewall", Partner=acme, Stage="open", Amount="1200.50 EUR")
-    engine = engine_for(store, sf, hs, settings=config)
-    engine.cycle()
-    acme_hub = sf.data["partner"][acme]["HubId"]
-    now = datetime.now(UTC)
-    with store.session() as s:
-        other = s.scalars(select(DuplicateCandidateRow.partner_a)).one()
-        for deal_id, partner, ago in (("web-d1", acme_hub, 5), ("web-d2", other, 1)):
-            s.add(DealRow(id=deal_id, partner_id=partner, name=f"Contoso rollout {deal_id}", customer_name="Contoso",
-                          customer_domain="contoso.com", customer_country="GB", registration_status="approved",
-                          registered_at=now - timedelta(days=ago)))
-            s.flush()
-            s.add(DealProductRow(deal_id=deal_id, product="fw", family="firewall"))
-        conflicts.on_deals_changed(RuleContext(session=s, settings=config), ["web-d1", "web-d2"])
-        s.add(PayoutRow(id="web-payout", partner_id=acme_hub, period=PERIOD, amount=Decimal("1234.50"),
-                        currency="USD", status="approved"))
-    return Hub(store, engine, sf, hs, acme, acme_hub, bad)
-
 
 @pytest.fixture
 def hub(store: Store) -> Hub:
-    return seed(store, settings())
+    return seed(store, web_settings())
 
 
 @pytest.fixture
@@ -123,9 +69,9 @@ def post(client: httpx.Client, url: str, path: str, **form: str) -> httpx.Respon
 
 
 def test_healthz_names_what_failed(store: Store, redis_url: str) -> None:
-    ok = create_app(settings(), store, redis_url=redis_url)
-    down = create_app(settings(), store, redis_url="redis://127.0.0.1:9/0")
-    broken = create_app(settings(), Store("postgresql://nobody@127.0.0.1:9/none"))
+    ok = create_app(web_settings(), store, redis_url=redis_url)
+    down = create_app(web_settings(), store, redis_url="redis://127.0.0.1:9/0")
+    broken = create_app(web_settings(), Store("postgresql://nobody@127.0.0.1:9/none"))
     with SandboxServer(ok) as a, SandboxServer(down) as b, SandboxServer(broken) as c:
         fine = httpx.get(f"{a.url}/healthz")
         assert fine.status_code == 200 and fine.json() == {"status": "ok", "database": "ok", "redis": "ok"}
@@ -228,7 +174,7 @@ def test_reject_keeps_both_partners(hub: Hub, served: str) -> None:
 
 
 def test_basic_auth_guards_the_dashboard_when_configured(hub: Hub) -> None:
-    config = settings(username="ops", password="s3cret-pass")
+    config = web_settings(username="ops", password="s3cret-pass")
     with SandboxServer(create_app(config, hub.store, systems=hub.engine.systems)) as server:
         assert httpx.get(f"{server.url}/").status_code == 401
         assert httpx.get(f"{server.url}/", auth=("ops", "wrong")).status_code == 401
