@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from config import ConfigError, Settings, load_settings
+from sync.logs import hide_secrets
 from sync.store import Store
 
 app = typer.Typer(help="Sync partners, deal registrations and incentives between CRMs, ERP and the hub.",
@@ -34,6 +35,7 @@ def settings(ctx: typer.Context) -> Settings:
     if "settings" not in obj:
         try:
             obj["settings"] = load_settings(obj.get("config"))
+            hide_secrets(obj["settings"])
         except ConfigError as exc:
             for problem in exc.problems:
                 err.print(problem, highlight=False, markup=False)

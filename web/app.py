@@ -15,7 +15,7 @@ from config import Settings
 from sync import probes
 from sync.store import Store
 from sync.systems import System, build_all
-from web import card, dashboard, webhooks
+from web import card, dashboard, metrics, webhooks
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -44,7 +44,7 @@ def create_app(settings: Settings, store: Store,
     streams pulled soon (`worker.on_hubspot_events` enqueues the pulls on the broker). `redis_url` is
     the Redis that broker uses (checked by /healthz). `systems` are the engine's systems the dashboard
     replays quarantined records with (default: built from settings when first needed)."""
-    routes = [Route("/healthz", healthz), *webhooks.routes, *card.routes, *dashboard.routes,
+    routes = [Route("/healthz", healthz), *webhooks.routes, *metrics.routes, *card.routes, *dashboard.routes,
               Mount("/static", StaticFiles(packages=[("web", "static")]), name="static")]
     app = Starlette(routes=routes)
     app.state.settings = settings

@@ -1,6 +1,11 @@
 """Stream health computed from crafted runs, quarantine, outbox and API usage rows, on both backends."""
 
+import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from config import Settings
@@ -8,6 +13,7 @@ from sync.health import AMBER, GREEN, RED, record_dead_letter, streams
 from sync.store import Store
 from sync.store.tables import ApiUsageRow, OutboxRow, SyncErrorRow, SyncRunRow
 
+EXE = Path(sys.executable).parent / "partnersync"
 NOW = datetime.now(UTC).replace(microsecond=0)  # record_dead_letter stamps the real time
 
 
@@ -97,3 +103,42 @@ def test_a_stream_that_never_succeeded_is_red_and_quarantine_alone_shows_a_strea
     assert found[("netsuite", "payout")].state == RED and found[("netsuite", "payout")].lag_seconds is None
     assert "never succeeded" in found[("netsuite", "payout")].reasons
     assert found[("hubspot", "deal")].state == AMBER and found[("hubspot", "deal")].last_status is None
+
+
+def status_cli(store: Store, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("PARTNERSYNC_")},
+           "PARTNERSYNC_DATABASE_URL": store.url, "COLUMNS": "250"}
+    return subprocess.run([str(EXE), "status", *args], env=env, capture_output=True, text=True, timeout=60)
+
+
+def cells_of(out: str) -> list[str]:
+    """The column headings of a rich table."""
+    [heading] = [line for line in out.splitlines() if line.startswith("┃")]
+    return [c.strip() for c in heading.split("┃")[1:-1]]
+
+
+def test_status_cli_shows_states_api_usage_dead_letters_and_the_alerts_firing(store: Store) -> None:
+    run(store, "hubspot", "partner", 2, records_in=12, records_out=3)
+    for minutes in (4, 3, 2):
+        run(store, "salesforce", "deal", minutes, status="failed", errors={"connector": 1})
+    record_dead_letter(store, "salesforce", "deal", "sync_stream", "retries exhausted after 10 attempts")
+    with store.session() as session:
+        session.add(ApiUsageRow(system="salesforce", used=92_000, limit=100_000))
+
+    table = status_cli(store)
+    assert table.returncode == 0, table.stderr  # informational: red streams are not a failure of the command
+    cells = [[c.strip() for c in line.split("│")[1:-1]] for line in table.stdout.splitlines() if "│" in line]
+    rows = {cells[1]: dict(zip(cells_of(table.stdout), cells, strict=True)) for cells in cells if cells[1]}
+    assert rows["hubspot"]["state"] == "green" and (rows["hubspot"]["in"], rows["hubspot"]["out"]) == ("12", "3")
+    assert rows["salesforce"]["state"] == "red" and rows["salesforce"]["last success"] == "never"
+    assert rows["salesforce"]["API used/limit"] == "92000/100000 (92.0%)" and rows["salesforce"]["dead letters"] == "1"
+    alerts_part = table.stdout.split("alerts firing: ")[1].splitlines()
+    assert alerts_part[0] == "3"
+    assert sorted(line.split()[:2] for line in alerts_part[1:]) == [
+        ["api_usage", "salesforce:"], ["dead_letter", "salesforce.deal:"], ["failing_runs", "salesforce.deal:"]]
+
+    data = json.loads(status_cli(store, "--json").stdout)
+    deal = next(s for s in data["streams"] if s["entity"] == "deal")
+    assert (deal["state"], deal["failing_runs"], deal["dead_letters"], deal["api_percent"]) == ("red", 4, 1, 92.0)
+    assert sorted(a["rule"] for a in data["alerts"]) == ["api_usage", "dead_letter", "failing_runs"]
+    assert all(a["state"] == "firing" and a["resolved_at"] is None for a in data["alerts"])
