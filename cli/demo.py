@@ -1,5 +1,6 @@
 """`partnersync demo`: the whole product against in-process sandboxes."""
 
+import os
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -29,7 +30,10 @@ def demo(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from sandbox.demo import Demo
+    from sync.logs import configure
 
+    # the summary tells what the warnings would (rate limits, quarantine, alerts); PARTNERSYNC_LOG_LEVEL shows them
+    configure(os.environ.get("PARTNERSYNC_LOG_LEVEL", "ERROR"))
     run = Demo(database.resolve(), records)
     try:
         loaded = run.start()
@@ -51,6 +55,7 @@ def demo(
 
 def summary(run: "Demo", result: "DemoResult") -> None:
     """What moved where, then what the hub made of it (every figure read back from the hub database)."""
+    from sync import alerts
     from sync import summary as figures
     from sync.systems import configured
 
@@ -70,13 +75,18 @@ def summary(run: "Demo", result: "DemoResult") -> None:
         moved.add_row(NAMES.get(s.system, s.system), s.entity, str(s.runs), str(s.rate_limited), str(s.records_in),
                       str(new[key]), str(echoes[key]), str(s.records_out), str(s.quarantined))
     console.print(moved)
-    facts["reconciliation"] = (f"{len(result.differences)} differences for {', '.join(result.periods) or '-'}"
-                               + "".join(f"\n  {d.kind}: {d.detail}" for d in result.differences[:10]))
-    facts["alerts firing"] = "none"
+    count = len(result.differences)
+    facts["reconciliation"] = f"{count} difference{'' if count == 1 else 's'} for {', '.join(result.periods) or '-'}"
+    firing = alerts.firing(run.store)
+    facts["alerts firing"] = f"{len(firing)} ({', '.join(a.rule for a in firing)})" if firing else "0"
     table = Table("what", "result", title="partnersync demo")
     for what, value in facts.items():
         table.add_row(what, value)
     console.print(table)
+    for d in result.differences:
+        console.print(f"reconciliation difference: {d.kind}: {d.detail}: hub {d.hub}, ERP {d.erp}", highlight=False)
+    for a in firing:
+        console.print(f"alert firing: {a.rule}: {a.message}", highlight=False)
 
 
 def _serve(run: "Demo", loaded: Settings, port: int) -> None:
@@ -85,7 +95,8 @@ def _serve(run: "Demo", loaded: Settings, port: int) -> None:
     from web.app import create_app
 
     assert run.store is not None
-    app_ = create_app(loaded, run.store, on_hubspot_events=run.pulls)
+    app_ = create_app(loaded, run.store, on_hubspot_events=run.pulls, systems=run.pulls.engine.systems if run.pulls
+                      else None)
     console.print(f"dashboard: http://127.0.0.1:{port}/  HubSpot webhooks: http://127.0.0.1:{port}/webhooks/hubspot"
                   "  (Ctrl-C to stop)")
     uvicorn.run(app_, host="127.0.0.1", port=port, log_level="warning")

@@ -1,9 +1,10 @@
-"""`partnersync demo`: every sandbox in-process, realistic seed data, full syncs, rules, payouts, summary.
+"""`partnersync demo`: every sandbox in-process, realistic seed data, full syncs, rules, payouts, alerts.
 
 Salesforce, HubSpot and NetSuite sandboxes on free local ports, seeded by `sandbox.demo_seed`; the real
 engine runs against them over real HTTP, exactly as it would run against the vendors, with a rate-limit
 episode on each CRM (Salesforce's 403 REQUEST_LIMIT_EXCEEDED, HubSpot's 429 with Retry-After) that
-ends a run cleanly and the next run resumes from its cursor.
+ends a run cleanly and the next run resumes from its cursor. Finance then edits one NetSuite bill by
+hand, so reconciliation has a difference to find and an alert to raise.
 """
 
 import contextlib
@@ -23,7 +24,7 @@ from sandbox.hubspot import HubSpotSandbox, ready
 from sandbox.netsuite import NetSuiteSandbox
 from sandbox.salesforce import SalesforceSandbox
 from sandbox.server import SandboxServer
-from sync import erp_payouts, incentives, payouts, reconcile
+from sync import alerts, erp_payouts, incentives, payouts, reconcile
 from sync.approvals import approve
 from sync.background import BackgroundPulls
 from sync.engine import Engine, Progress, RunReport
@@ -113,10 +114,15 @@ class Demo:
         if bills:
             self.netsuite.pay(bills[-1]["id"], Decimal(bills[-1]["amountRemaining"]) / 2)
         result.runs += engine.cycle(progress=progress)  # payments back to the hub and on to the CRMs
-        found = erp_payouts.bills(settings, erp_connector(settings.erp))
-        with store.session() as session:
-            for period in result.periods:
-                result.differences += reconcile.reconcile(session, period, found)
+        if len(bills) > 2:
+            self.netsuite.adjust(bills[-2]["id"], Decimal("25.00"))  # finance edits a bill by hand
+        found, now = erp_payouts.bills(settings, erp_connector(settings.erp)), datetime.now(UTC)
+        for period in result.periods:
+            with store.session() as session:
+                differences = reconcile.reconcile(session, period, found)
+                reconcile.record(session, period, differences, now)
+            result.differences += differences
+        alerts.evaluate(store, settings, now)
         self.pulls = BackgroundPulls(engine, "hubspot")
         return result
 

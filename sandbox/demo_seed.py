@@ -3,7 +3,8 @@
 Planted on purpose, so the summary has something to show: a duplicate partner within Salesforce (auto
 merge) and a pair for review, the same partner in both CRMs once with the same domain (linked, never
 duplicated) and once spelled differently on another domain (merged by dedup), one end customer
-registered by three partners across both CRMs (conflicts), and records that fail validation.
+registered by three partners across both CRMs (conflicts), a registration waiting past its approval SLA,
+and records that fail validation.
 """
 
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ def seed(sf: SalesforceSandbox, hs: HubSpotSandbox, records: int) -> Seeded:
         salesforce={"accounts": sf_accounts, "opportunities": deals - hs_deals},
         hubspot={"companies": hs_companies, "deals": hs_deals},
         planted={"duplicates within Salesforce": 2, "duplicates across CRMs": 2,
-                 "registrations of one customer": 3, "bad records": 6})
+                 "registrations of one customer": 3, "registration past its SLA": 1, "bad records": 6})
 
 
 def _salesforce(sf: SalesforceSandbox, partners: int, deals: int) -> int:
@@ -79,9 +80,14 @@ def _hubspot(hs: HubSpotSandbox, partners: int, deals: int) -> int:
     seeder.companies(1, phone="ask for Bob at reception")  # bad: no phone number
     ids = seeder.companies(partners - len(planted) - 1) + planted
     soon = iso(hs.now_ms() + 30 * 86_400_000)
-    seeder.deals(1, planted[2:], dealname="Initech - Umbrella software bundle", dealstage="appointmentscheduled",
-                 closedate=soon, **{f"partnersync_{k}": v for k, v in INITECH.items()})
-    seeder.deals(1, ids[:1], dealname="Bad deal - amount in words", amount="about 50k")  # bad: amount
-    seeder.deals(1, ids[1:2], dealname="Bad deal - close date", closedate="end of Q3")  # bad: date
-    seeder.deals(max(0, deals - 3), ids)
+    seeder.deals(1, planted[2:], {"dealname": "Initech - Umbrella software bundle", "closedate": soon,
+                                  "dealstage": "appointmentscheduled",
+                                  **{f"partnersync_{k}": v for k, v in INITECH.items()}})
+    seeder.deals(1, ids[2:3], {"dealname": "Hooli - support renewal", "closedate": soon, "dealstage": "qualifiedtobuy",
+                               "partnersync_customer_name": "Hooli", "partnersync_customer_domain": "hooli.com",
+                               "partnersync_customer_country": "US", "partnersync_registration_status": "submitted"},
+                 created_ms=hs.now_ms() - 4 * 86_400_000)  # registered 4 days ago: past the approval SLA
+    seeder.deals(1, ids[:1], {"dealname": "Bad deal - amount in words", "amount": "about 50k"})  # bad: amount
+    seeder.deals(1, ids[1:2], {"dealname": "Bad deal - close date", "closedate": "end of Q3"})  # bad: date
+    seeder.deals(max(0, deals - 4), ids)
     return partners

@@ -5,9 +5,9 @@ and dates as text, and each deal associated to its partner company (v4 default a
 """
 
 import random
+from collections.abc import Mapping
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
 
 import pycountry
 from faker import Faker
@@ -27,7 +27,7 @@ class Seeder:
         self.fake.seed_instance(seed)
         self.random = random.Random(seed)
 
-    def companies(self, count: int, **properties: Any) -> list[str]:
+    def companies(self, count: int, **properties: str) -> list[str]:
         ids = []
         for _ in range(count):
             fake = self.fake[self.random.choice(self.fake.locales)]
@@ -41,7 +41,9 @@ class Seeder:
             ids.append(self.sandbox.create("companies", values)["id"])
         return ids
 
-    def deals(self, count: int, company_ids: list[str], **properties: Any) -> list[str]:
+    def deals(self, count: int, company_ids: list[str], properties: Mapping[str, str] | None = None, *,
+              created_ms: int | None = None) -> list[str]:
+        """Deals of random companies among `company_ids`; `properties` override the made-up values."""
         ids = []
         now = self.sandbox.now_ms()
         for _ in range(count):
@@ -56,8 +58,8 @@ class Seeder:
                       "partnersync_products": ";".join(sorted(rnd.sample(PRODUCTS, rnd.randrange(1, 3)))),
                       "partnersync_customer_name": customer, "partnersync_customer_domain": customer_domain(customer),
                       "partnersync_customer_country": self.fake.current_country_code(),
-                      "partnersync_registration_status": rnd.choice(STATUSES), **properties}
-            deal = self.sandbox.create("deals", values)["id"]
+                      "partnersync_registration_status": rnd.choice(STATUSES), **(properties or {})}
+            deal = self.sandbox.create("deals", values, modified_ms=created_ms)["id"]
             self.sandbox.associate(deal, rnd.choice(company_ids))
             ids.append(deal)
         return ids

@@ -141,6 +141,13 @@ def test_duplicates_conflicts_and_money_match_the_hub(demo: tuple[str, sqlite3.C
     assert numbers(summary["payouts"]) == [built, sent, money(total)]
     assert numbers(summary["paid"]) == [money(paid), money(total), full]
     assert 0 < paid < total and sent == built > 0
-    assert numbers(summary["reconciliation"])[0] == 0
+    differences = one(db, "select sum(differences) from reconcile_runs where id in "
+                          "(select max(id) from reconcile_runs group by period)")
+    assert numbers(summary["reconciliation"])[0] == differences == 1  # the bill finance edited by hand
+    assert re.findall(r"^reconciliation difference: (\w+):", out, re.M) == ["amount"]
+    firing = db.execute("select rule, message from alerts where state = 'firing' order by fired_at, id").fetchall()
+    assert numbers(summary["alerts firing"])[0] == len(firing)
+    assert re.findall(r"^alert firing: (.*)$", out, re.M) == [f"{rule}: {message}" for rule, message in firing]
+    assert {rule for rule, _ in firing} >= {"registration_sla", "reconciliation"}
     open_errors = one(db, "select count(*) from sync_errors where status = 'open'")
     assert sum(numbers(summary["quarantined"])) == open_errors
