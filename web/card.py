@@ -97,8 +97,9 @@ async def hubspot(request: Request) -> Response:
     secret = settings.hubspot.client_secret
     if secret is None:
         return JSONResponse({"error": "hubspot.client_secret is not configured"}, status_code=503)
-    if "X-HubSpot-Signature-v3" not in request.headers:
-        return JSONResponse({"error": "missing X-HubSpot-Signature-v3"}, status_code=401)
+    if not all(h in request.headers for h in ("X-HubSpot-Signature-v3", "X-HubSpot-Request-Timestamp")):
+        return JSONResponse({"error": "missing X-HubSpot-Signature-v3 or X-HubSpot-Request-Timestamp"},
+                            status_code=401)
     problem = verify(request, await request.body(), secret.get_secret_value(), settings.web.public_url,
                      int(time.time() * 1000))
     if problem:
