@@ -147,6 +147,7 @@ def reconcile(
                                                                 "reading the ERP.")] = None,
 ) -> None:
     """Match accruals -> payouts -> ERP bills -> payments; exit 1 when any difference is found.
+
     The result is kept: differences raise the `reconciliation` alert until a clean re-run."""
     from datetime import UTC, datetime
 

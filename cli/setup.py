@@ -54,8 +54,10 @@ def config_check(
 
 @app.command()
 def status(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Per system x entity: state, last success, lag, records in/out, errors, quarantine, outbox backlog,
-    API usage against the limit, dead letters; then the alerts firing (evaluated now). Always exits 0."""
+    """Every stream red/amber/green, API usage, dead letters and the alerts firing (exit 0: informational).
+
+    Per system x entity: last success, lag, records in/out, errors by category, quarantined, outbox backlog.
+    Alerts are evaluated first, so what is listed holds now."""
     from sync.alerts import evaluate, firing
     from sync.health import streams
 
