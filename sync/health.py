@@ -183,9 +183,10 @@ def synced_through(runs: list[SyncRunRow], success: SyncRunRow) -> datetime:
     return max([success.started_at, *newer])
 
 
-def record_dead_letter(store: Store, system: str, entity: str, actor: str, message: str) -> None:
+def record_dead_letter(store: Store, system: str, entity: str, actor: str, message: str,
+                       at: datetime | None = None) -> None:
     """A worker message that ran out of retries, as a `dead_letter` run of its stream."""
-    at = now()
+    at = at or now()
     with store.session() as session:
         session.add(SyncRunRow(system=system, entity=entity, mode=actor, status="dead_letter", started_at=at,
                                finished_at=at, message=message))

@@ -16,7 +16,7 @@ from sync.store.tables import AlertRow, ApiUsageRow, DealRow, SyncRunRow
 from tests.engine_helpers import engine_for
 from tests.memsystem import MemorySystem
 
-NOW = datetime.now(UTC).replace(microsecond=0)  # dead letters are stamped with the real time
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 SETTINGS = Settings()
 
 
@@ -64,9 +64,8 @@ def test_failing_runs(store: Store) -> None:
 
 def test_dead_letter(store: Store) -> None:
     run(store, "hubspot.deal", 2)
-    record_dead_letter(store, "hubspot", "deal", "sync_stream", "retries exhausted after 10 attempts")
-    fired_then_resolved(store, "dead_letter", "hubspot.deal", lambda: run(store, "hubspot.deal", -0.5),
-                        at=NOW + timedelta(seconds=1))
+    record_dead_letter(store, "hubspot", "deal", "sync_stream", "retries exhausted after 10 attempts", NOW)
+    fired_then_resolved(store, "dead_letter", "hubspot.deal", lambda: run(store, "hubspot.deal", -0.5))
 
 
 def test_api_usage(store: Store) -> None:

@@ -14,11 +14,12 @@ from sync.store import Store
 from sync.store.tables import ApiUsageRow, OutboxRow, SyncErrorRow, SyncRunRow
 
 EXE = Path(sys.executable).parent / "partnersync"
-NOW = datetime.now(UTC).replace(microsecond=0)  # record_dead_letter stamps the real time
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
 
-def run(store: Store, system: str, entity: str, minutes_ago: int, status: str = "success", **values: Any) -> None:
-    started = NOW - timedelta(minutes=minutes_ago)
+def run(store: Store, system: str, entity: str, minutes_ago: int, status: str = "success", *,
+        before: datetime = NOW, **values: Any) -> None:
+    started = before - timedelta(minutes=minutes_ago)
     with store.session() as session:
         session.add(SyncRunRow(system=system, entity=entity, status=status, started_at=started,
                                finished_at=started + timedelta(seconds=30), duration_ms=30_000, **values))
@@ -84,8 +85,8 @@ def test_failing_runs_in_a_row_and_dead_letters_make_a_stream_red(store: Store) 
     status = by_stream(store)[("odoo", "partner")]
     assert status.failing_runs == 3 and status.state == RED and status.reasons == ["3 runs failed in a row"]
 
-    record_dead_letter(store, "odoo", "partner", "sync_stream", "retries exhausted after 10 attempts")
-    status = streams(store)[0]
+    record_dead_letter(store, "odoo", "partner", "sync_stream", "retries exhausted after 10 attempts", NOW)
+    status = streams(store, at=NOW)[0]
     assert status.dead_letters == 1 and status.last_status == "dead_letter" and status.failing_runs == 4
     assert "1 dead letters since the last success" in status.reasons
 
@@ -118,10 +119,11 @@ def cells_of(out: str) -> list[str]:
 
 
 def test_status_cli_shows_states_api_usage_dead_letters_and_the_alerts_firing(store: Store) -> None:
-    run(store, "hubspot", "partner", 2, records_in=12, records_out=3)
+    at = datetime.now(UTC)  # the command measures lag from its own clock
+    run(store, "hubspot", "partner", 2, records_in=12, records_out=3, before=at)
     for minutes in (4, 3, 2):
-        run(store, "salesforce", "deal", minutes, status="failed", errors={"connector": 1})
-    record_dead_letter(store, "salesforce", "deal", "sync_stream", "retries exhausted after 10 attempts")
+        run(store, "salesforce", "deal", minutes, status="failed", errors={"connector": 1}, before=at)
+    record_dead_letter(store, "salesforce", "deal", "sync_stream", "retries exhausted after 10 attempts", at)
     with store.session() as session:
         session.add(ApiUsageRow(system="salesforce", used=92_000, limit=100_000))
 
