@@ -74,8 +74,8 @@ def sections(view: PartnerView, currency: str) -> list[Section]:
     for c in view.conflicts:
         label = " / ".join(view.deal_names.get(i, i) for i in (c.deal_id, c.other_deal_id))
         conflicts.lines.append(Line(label, f"{c.status}: {c.rule}" + (f", {c.resolution}" if c.resolution else "")))
-    accruals = Section("Accruals", [Line(status, figure(total, currency), currency)
-                                    for (status, currency), total in view.accrued.items()])
+    accruals = Section("Accruals", [Line(status, figure(total, code), code)
+                                    for (status, code), total in view.accrued.items()])
     payouts = Section(f"Payouts ({len(view.payouts)})", [
         Line(f"{po.period} {po.status}", figure(po.amount, po.currency), po.currency) for po in view.payouts])
     return [head, deals, conflicts, accruals, payouts]
