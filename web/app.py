@@ -13,6 +13,7 @@ from starlette.staticfiles import StaticFiles
 
 from config import Settings
 from sync import probes
+from sync.logs import hide_secrets
 from sync.store import Store
 from sync.systems import System, build_all
 from web import card, dashboard, metrics, webhooks
@@ -46,6 +47,7 @@ def create_app(settings: Settings, store: Store,
     replays quarantined records with (default: built from settings when first needed)."""
     routes = [Route("/healthz", healthz), *webhooks.routes, *metrics.routes, *card.routes, *dashboard.routes,
               Mount("/static", StaticFiles(packages=[("web", "static")]), name="static")]
+    hide_secrets(settings)
     app = Starlette(routes=routes)
     app.state.settings = settings
     app.state.store = store

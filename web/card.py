@@ -74,8 +74,8 @@ def sections(view: PartnerView, currency: str) -> list[Section]:
     for c in view.conflicts:
         label = " / ".join(view.deal_names.get(i, i) for i in (c.deal_id, c.other_deal_id))
         conflicts.lines.append(Line(label, f"{c.status}: {c.rule}" + (f", {c.resolution}" if c.resolution else "")))
-    accruals = Section("Accruals", [Line(status, figure(total, currency), currency)
-                                    for (status, currency), total in view.accrued.items()])
+    accruals = Section("Accruals", [Line(status, figure(total, code), code)
+                                    for (status, code), total in view.accrued.items()])
     payouts = Section(f"Payouts ({len(view.payouts)})", [
         Line(f"{po.period} {po.status}", figure(po.amount, po.currency), po.currency) for po in view.payouts])
     return [head, deals, conflicts, accruals, payouts]
@@ -97,8 +97,9 @@ async def hubspot(request: Request) -> Response:
     secret = settings.hubspot.client_secret
     if secret is None:
         return JSONResponse({"error": "hubspot.client_secret is not configured"}, status_code=503)
-    if "X-HubSpot-Signature-v3" not in request.headers:
-        return JSONResponse({"error": "missing X-HubSpot-Signature-v3"}, status_code=401)
+    if not all(h in request.headers for h in ("X-HubSpot-Signature-v3", "X-HubSpot-Request-Timestamp")):
+        return JSONResponse({"error": "missing X-HubSpot-Signature-v3 or X-HubSpot-Request-Timestamp"},
+                            status_code=401)
     problem = verify(request, await request.body(), secret.get_secret_value(), settings.web.public_url,
                      int(time.time() * 1000))
     if problem:

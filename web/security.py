@@ -82,7 +82,7 @@ def flash(request: Request) -> Flash | None:
 
 def _back(target: str) -> str:
     """Only a path of this site (never another host) is a redirect target."""
-    return target if target.startswith("/") and not target.startswith("//") else "/"
+    return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else "/"
 
 
 def form_action(action: Action) -> Callable[[Request], Awaitable[Response]]:

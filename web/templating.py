@@ -6,6 +6,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.templating import Jinja2Templates
 
 from mapping.money import round_money
+from sync.logs import masked
 
 
 def amount(value: Decimal | None, currency: str | None) -> str:
@@ -32,6 +33,9 @@ def duration(seconds: int | None) -> str:
     return f"{seconds // 86400} d {hours % 24} h"
 
 
-_env = Environment(loader=PackageLoader("web", "templates"), autoescape=select_autoescape(default=True))
+# finalize: every value a template prints passes the secret mask (settings are never passed to templates;
+# this guards against a remote error message echoing a credential back).
+_env = Environment(loader=PackageLoader("web", "templates"), autoescape=select_autoescape(default=True),
+                   finalize=masked)
 _env.globals.update(amount=amount, duration=duration)
 templates = Jinja2Templates(env=_env)

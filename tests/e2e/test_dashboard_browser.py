@@ -20,7 +20,7 @@ from sync.replay import edit
 from sync.store import Store
 from sync.store.tables import SyncErrorRow
 from tests.conftest import unavailable
-from tests.web_helpers import seed, web_settings
+from tests.web_helpers import PERIOD, seed, web_settings
 from web.app import create_app
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
@@ -81,7 +81,7 @@ def test_replay_in_the_browser_changes_the_page(store: Store, browser: Any) -> N
     edit(store, error.id, {**error.raw_payload, "Phone": "+1 415 555 0100"})  # an operator fixed the payload
     with SandboxServer(create_app(hub.engine.settings, store, systems=hub.engine.systems)) as server:
         browser.delete_all_cookies()
-        browser.get(f"{server.url}/")
+        browser.get(f"{server.url}/?period={PERIOD}")
         row = browser.find_element(By.ID, f"error-{error.id}")
         assert "not a phone number" in row.text
         assert len(browser.find_elements(By.CSS_SELECTOR, "#streams tbody tr")) == 4
@@ -91,6 +91,7 @@ def test_replay_in_the_browser_changes_the_page(store: Store, browser: Any) -> N
         assert f"record {error.id} replayed: fixed" in flash.text
         assert not browser.find_elements(By.ID, f"error-{error.id}")
         assert "Nothing quarantined." in browser.find_element(By.ID, "quarantine").text
+        assert browser.current_url.endswith(f"/?period={PERIOD}")  # back on the page it came from
         for _ in range(2):  # the page reflows once the window is tall enough to hold it
             height = browser.execute_script("return document.documentElement.scrollHeight")
             browser.set_window_size(1400, int(height) + 200)

@@ -16,6 +16,7 @@ from sandbox.netsuite import NetSuiteSandbox
 from sandbox.server import SandboxServer
 from sync.alerts import evaluate
 from sync.health import streams
+from sync.quarantine import put
 from sync.replay import edit
 from sync.store import Store
 from sync.store.tables import (
@@ -85,13 +86,16 @@ def test_healthz_names_what_failed(store: Store, redis_url: str) -> None:
 
 def test_dashboard_shows_the_hub(hub: Hub, served: str) -> None:
     evaluate(hub.store, hub.engine.settings)
+    with hub.store.session() as s:  # a remote error that echoes a credential back
+        put(s, system="hubspot", entity="partner", category="remote", message=f"denied for {HUBSPOT_SECRET}",
+            raw={"Name": "Echo"}, external_id="hs-echo")
     with httpx.Client() as client:
         html, _ = page(client, f"{served}/?period={PERIOD}")
     for expected in ("salesforce", "hubspot", "not a phone number", "Initech LLC", "Initech Inc",
                      "Contoso rollout web-d1", "1234.50 USD", "<svg", "Lag (minutes)", "Acme GmbH",
                      "<strong>error_rate</strong> salesforce.partner", 'class="state-amber"'):
         assert expected in html, expected
-    assert CARD_SECRET not in html and HUBSPOT_SECRET not in html
+    assert CARD_SECRET not in html and HUBSPOT_SECRET not in html and "denied for **********" in html
 
 
 def test_timeline_ends_where_the_streams_table_stands(hub: Hub) -> None:
