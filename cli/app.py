@@ -47,7 +47,13 @@ def settings(ctx: typer.Context) -> Settings:
 def store(ctx: typer.Context) -> Store:
     obj: dict[str, Any] = ctx.ensure_object(dict)
     if "store" not in obj:
-        obj["store"] = Store(settings(ctx).database_url)
+        from sync.store.migrate import behind
+
+        url = settings(ctx).database_url
+        problem = behind(url)
+        if problem is not None:
+            raise fail(f"database_url: {problem}")
+        obj["store"] = Store(url)
         ctx.call_on_close(obj["store"].dispose)
     result: Store = obj["store"]
     return result
