@@ -67,7 +67,3 @@ def configure(level: str = "INFO", *, json: bool = True) -> None:
         cache_logger_on_first_use=False,
     )
 
-
-def masked(value: Any) -> Any:
-    """`value` with every remembered secret replaced by the mask: the same last guard for what pages show."""
-    return _masked(value)
