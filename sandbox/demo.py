@@ -103,9 +103,9 @@ class Demo:
         self.salesforce.faults.inject(403, path=r"/query", times=1, body=SF_LIMIT)
         self.hubspot.faults.inject(429, path=r"/objects/deals/search", times=1, body=HS_LIMIT,
                                    headers={"Retry-After": "1", "Content-Type": "application/json"})
-        result.runs += engine.cycle(entity="partner", progress=progress)
-        result.runs += engine.cycle(progress=progress)
-        result.runs += engine.cycle(progress=progress)
+        result.runs += engine.cycle(entity="partner", progress=progress)  # Salesforce: 403, stops cleanly
+        result.runs += engine.cycle(progress=progress)  # Salesforce resumes; HubSpot deals: 429, stop cleanly
+        result.runs += engine.cycle("hubspot", "deal", progress=progress)  # ... and resume from their cursor
         result.periods = self._payouts()
         result.runs += engine.cycle(progress=progress)  # bills to NetSuite, incentive figures to the CRMs
         bills = self.netsuite.bill_list()
