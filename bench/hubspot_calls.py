@@ -4,7 +4,7 @@
     python bench/hubspot_calls.py --records 1000      # quick CI-sized check
 
 Seeds N companies in a sandbox portal running in a child process (its memory is not measured), pulls
-them all through the connector (CRM search, 200 a page, crossing the 10,000-result cap twice at 20k)
+them all through the connector (CRM search, 200 a page, crossing the 10,000-result cap once at 20k)
 and upserts each page, as it streams in, by `partnersync_id` (batch/upsert, 100 a call) into a second
 portal: upserting into the portal being searched would add records behind the search as it pages,
 and a live search never ends while that goes on. Prints
