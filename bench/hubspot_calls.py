@@ -7,10 +7,10 @@ Seeds N companies in a sandbox portal running in a child process (its memory is 
 them all through the connector (CRM search, 200 a page, crossing the 10,000-result cap once at 20k)
 and upserts each page, as it streams in, by `partnersync_id` (batch/upsert, 100 a call) into a second
 portal: upserting into the portal being searched would add records behind the search as it pages,
-and a live search never ends while that goes on. Prints
-the calls made, the minimum (ceil(N/200) search pages + ceil(N/100) upserts), records/s, this
-process's peak RSS, and as its last line `api_calls_ratio=<calls/minimum>` (target <= 1.02). The
-connector also lists archived companies once per pull (one call): that call is counted.
+and a live search never ends while that goes on. Prints the calls made, the minimum (ceil(N/200)
+search pages + ceil(N/100) upserts), records/s, this process's peak RSS, and as its last line
+`api_calls_ratio=<calls/minimum>` (target <= 1.02). The connector also lists archived companies once
+per pull (one call): that call is counted.
 """
 
 import argparse
