@@ -1,6 +1,7 @@
 """`partnersync demo`: the whole product against in-process sandboxes."""
 
 import os
+import socket
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -8,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from cli.app import app, console, err
+from cli.app import app, console, err, fail
 from cli.runs import StreamProgress
 from config import Settings
 
@@ -32,6 +33,8 @@ def demo(
     from sandbox.demo import Demo
     from sync.logs import configure
 
+    if serve and not _port_free(port):
+        raise fail(f"--port: 127.0.0.1:{port} is in use; pick another port or run with --no-serve")
     # the summary tells what the warnings would (rate limits, quarantine, alerts); PARTNERSYNC_LOG_LEVEL shows them
     configure(os.environ.get("PARTNERSYNC_LOG_LEVEL", "ERROR"))
     run = Demo(database.resolve(), records)
@@ -87,6 +90,17 @@ def summary(run: "Demo", result: "DemoResult") -> None:
         console.print(f"reconciliation difference: {d.kind}: {d.detail}: hub {d.hub}, ERP {d.erp}", highlight=False)
     for a in firing:
         console.print(f"alert firing: {a.rule}: {a.message}", highlight=False)
+
+
+def _port_free(port: int) -> bool:
+    """Checked before the run, so a busy port is said at once, not after a minute of syncing."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: a closing socket is no owner
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def _serve(run: "Demo", loaded: Settings, port: int) -> None:
