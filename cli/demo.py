@@ -110,6 +110,8 @@ def _serve(run: "Demo", loaded: Settings, port: int) -> None:
 
     assert run.store is not None and run.pulls is not None
     app_ = create_app(loaded, run.store, on_hubspot_events=run.pulls, systems=run.pulls.engine.systems)
-    console.print(f"dashboard: http://127.0.0.1:{port}/  HubSpot webhooks: http://127.0.0.1:{port}/webhooks/hubspot"
-                  "  (Ctrl-C to stop)")
+    run.deliver_webhooks(f"http://127.0.0.1:{port}/webhooks/hubspot")
+    console.print(f"HubSpot sandbox: {run.hubspot.url} sends each change as a signed webhook to "
+                  f"http://127.0.0.1:{port}/webhooks/hubspot, pulled at once (docs/demo.md)", highlight=False)
+    console.print(f"dashboard: http://127.0.0.1:{port}/  (Ctrl-C to stop)")
     uvicorn.run(app_, host="127.0.0.1", port=port, log_level="warning")

@@ -21,6 +21,7 @@ from config import Settings
 from connectors.erp import erp_connector
 from sandbox.demo_seed import Seeded, seed
 from sandbox.hubspot import HubSpotSandbox, ready
+from sandbox.hubspot_webhooks import Deliveries
 from sandbox.netsuite import NetSuiteSandbox
 from sandbox.salesforce import SalesforceSandbox
 from sandbox.server import SandboxServer
@@ -61,6 +62,7 @@ class Demo:
         self.settings: Settings | None = None
         self.store: Store | None = None
         self.pulls: BackgroundPulls | None = None
+        self.webhooks: Deliveries | None = None
 
     def start(self) -> Settings:
         for sandbox in (self.salesforce, self.hubspot, self.netsuite_server):
@@ -85,7 +87,16 @@ class Demo:
         self.store = Store(url)
         return self.settings
 
+    def deliver_webhooks(self, url: str) -> None:
+        """From now on every change in the HubSpot sandbox is posted to `url` as a signed v3 webhook."""
+        assert self.settings is not None and self.settings.hubspot.client_secret is not None
+        self.webhooks = Deliveries(url, self.settings.hubspot.client_secret.get_secret_value())
+        self.hubspot.on_change = self.webhooks
+
     def stop(self) -> None:
+        self.hubspot.on_change = None
+        if self.webhooks is not None:
+            self.webhooks.stop()
         if self.pulls is not None:
             self.pulls.stop()
         if self.store is not None:

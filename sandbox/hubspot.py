@@ -4,7 +4,8 @@ CRM search (filterGroups OR'ed, filters AND'ed, one sort, `after` paging, 200 a 
 results cap past which HubSpot answers 400), object lists with `archived=true`, batch upsert by a
 unique `idProperty` (207 multi-status with per-record errors), batch update and archive, v4
 associations (default associate, batch read), properties and groups, rate-limit headers on every
-response and a real 10-second window (429 with HubSpot's error body and Retry-After).
+response and a real 10-second window (429 with HubSpot's error body and Retry-After). `on_change`
+hears every change (`sandbox.hubspot_webhooks.Deliveries` sends them as signed v3 webhooks).
 """
 
 import itertools
@@ -12,6 +13,7 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -70,6 +72,8 @@ class HubSpotSandbox(Served):
         self.groups: dict[str, set[str]] = {name: set() for name in OBJECTS}
         self.associations: dict[str, str] = {}  # deal id -> its (partner) company id
         self.unique: dict[tuple[str, str, str], str] = {}  # (kind, unique property, value) -> live object id
+        # every change, as (kind, object id, creation|propertyChange|deletion): webhooks (sandbox.hubspot_webhooks)
+        self.on_change: Callable[[str, str, str], None] | None = None
         self.faults = Faults()
         self.lock = threading.RLock()
         self.calls: deque[float] = deque()
@@ -96,6 +100,7 @@ class HubSpotSandbox(Served):
                    "archived": False}
             self.objects[kind][object_id] = obj
             self._index(kind, obj)
+            self._changed(kind, object_id, "creation")
             return obj
 
     def update(self, kind: str, object_id: str, properties: dict[str, Any], *, modified_ms: int | None = None) -> Obj:
@@ -106,6 +111,7 @@ class HubSpotSandbox(Served):
             self._index(kind, obj)
             stamp = modified_ms or self.now_ms()
             obj["properties"]["hs_lastmodifieddate"] = obj["updatedAt"] = iso(stamp)
+            self._changed(kind, object_id, "propertyChange")
             return obj
 
     def archive(self, kind: str, object_id: str) -> None:
@@ -113,6 +119,11 @@ class HubSpotSandbox(Served):
             obj = self.objects[kind][object_id]
             obj["archived"], obj["archivedAt"] = True, iso(self.now_ms())
             self._index(kind, obj, drop=True)
+            self._changed(kind, object_id, "deletion")
+
+    def _changed(self, kind: str, object_id: str, change: str) -> None:
+        if self.on_change is not None:
+            self.on_change(kind, object_id, change)
 
     def _index(self, kind: str, obj: Obj, *, drop: bool = False) -> None:
         """Live objects by the values of unique properties, so an upsert finds its record without a scan."""
