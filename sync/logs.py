@@ -66,8 +66,3 @@ def configure(level: str = "INFO", *, json: bool = True) -> None:
         logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
-
-
-def masked(value: Any) -> Any:
-    """`value` with every remembered secret replaced by the mask: the same last guard for what pages show."""
-    return _masked(value)
