@@ -97,6 +97,10 @@ def _serve(run: "Demo", loaded: Settings, port: int) -> None:
     assert run.store is not None
     app_ = create_app(loaded, run.store, on_hubspot_events=run.pulls, systems=run.pulls.engine.systems if run.pulls
                       else None)
+    config = run.write_config(run.database.with_suffix(".yaml"))
     console.print(f"dashboard: http://127.0.0.1:{port}/  HubSpot webhooks: http://127.0.0.1:{port}/webhooks/hubspot"
                   "  (Ctrl-C to stop)")
+    console.print(f"the sandboxes stay up meanwhile; in another shell: export PARTNERSYNC_CONFIG={config}\n"
+                  "  then: partnersync status | partnersync sync --once | dramatiq worker | periodiq worker",
+                  highlight=False)
     uvicorn.run(app_, host="127.0.0.1", port=port, log_level="warning")
