@@ -94,9 +94,8 @@ def _serve(run: "Demo", loaded: Settings, port: int) -> None:
 
     from web.app import create_app
 
-    assert run.store is not None
-    app_ = create_app(loaded, run.store, on_hubspot_events=run.pulls, systems=run.pulls.engine.systems if run.pulls
-                      else None)
+    assert run.store is not None and run.pulls is not None
+    app_ = create_app(loaded, run.store, on_hubspot_events=run.pulls, systems=run.pulls.engine.systems)
     config = run.write_config(run.database.with_suffix(".yaml"))
     console.print(f"dashboard: http://127.0.0.1:{port}/  HubSpot webhooks: http://127.0.0.1:{port}/webhooks/hubspot"
                   "  (Ctrl-C to stop)")

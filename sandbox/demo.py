@@ -67,8 +67,8 @@ class Demo:
     def start(self) -> Settings:
         for sandbox in (self.salesforce, self.hubspot, self.netsuite_server):
             self._stack.enter_context(sandbox)
-        if self.database.exists():
-            self.database.unlink()
+        for stale in (self.database, *(self.database.with_name(self.database.name + s) for s in ("-wal", "-shm"))):
+            stale.unlink(missing_ok=True)  # a WAL left by an earlier run would be replayed into the new file
         url = f"sqlite:///{self.database}"
         upgrade(url)
         program = yaml.safe_load(EXAMPLE.read_text())["program"]

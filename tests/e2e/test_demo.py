@@ -132,6 +132,8 @@ def test_duplicates_conflicts_and_money_match_the_hub(demo: tuple[str, sqlite3.C
     origins = dict(db.execute("select hub_id, system from external_links where id in (select min(id) from "
                               "external_links where entity = 'deal' group by hub_id)").fetchall())
     assert {origins[d] for (d,) in initech} == {"salesforce", "hubspot"}  # the conflict spans both CRMs
+    pairs = db.execute("select deal_id, other_deal_id from registration_conflicts").fetchall()
+    assert numbers(summary["registration conflicts"])[1] == sum(1 for a, b in pairs if origins[a] != origins[b])
 
     accruals, accrued = db.execute("select count(*), sum(amount) from accruals").fetchone()
     assert numbers(summary["accruals"]) == [accruals, money(accrued)]
