@@ -78,8 +78,18 @@ def raw_insert(kind: str, partners: int, deals: int) -> float:
     return seconds
 
 
+def child_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a child process has used so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def sync_once(kind: str, info: dict[str, str]) -> tuple[float, int, dict[str, int]]:
-    """(seconds of the first full cycle, records through it, API calls per stream of a second cycle)."""
+    """(seconds of the first full cycle, records through it, API calls per stream of a second cycle).
+
+    Also prints where the CPU went during the first cycle: the engine (this process's main thread,
+    including its HTTP clients), the in-process HubSpot sandbox (this process's other threads) and the
+    Salesforce sandbox (the child process)."""
     # The HubSpot sandbox runs in this process (its memory counts); its limits are lifted because this
     # measures the engine, not HubSpot's 190 requests / 10 s (the worker's limiters enforce those).
     with database(kind) as url, HubSpotSandbox(window_limit=10**9, search_per_second=10**6) as hs:
@@ -91,9 +101,13 @@ def sync_once(kind: str, info: dict[str, str]) -> tuple[float, int, dict[str, in
         store = Store(url)
         engine = Engine(store, settings, build_all(settings))
         engine.systems["hubspot"].connector.check_schema(create=True)  # type: ignore[call-arg]
-        started = time.perf_counter()
+        started, cpu, engine_cpu = time.perf_counter(), time.process_time(), time.thread_time()
+        sf_cpu = child_cpu(int(info["pid"]))
         first = engine.cycle(full=True)
         seconds = time.perf_counter() - started
+        engine_cpu, cpu = time.thread_time() - engine_cpu, time.process_time() - cpu
+        print(f"  {kind} first cycle: {seconds:.1f}s wall; CPU: engine {engine_cpu:.1f}s, HubSpot sandbox "
+              f"{cpu - engine_cpu:.1f}s, Salesforce sandbox {child_cpu(int(info['pid'])) - sf_cpu:.1f}s")
         moved = sum(r.records_in + r.records_out for r in first)
         for r in first:
             print(f"  {kind} first  {r.system}/{r.entity}: in={r.records_in} out={r.records_out} "
@@ -115,7 +129,7 @@ def sandbox(partners: int, deals: int) -> Iterator[dict[str, str]]:
                              text=True, cwd=ROOT)
     try:
         assert child.stdout is not None
-        yield json.loads(child.stdout.readline())
+        yield {**json.loads(child.stdout.readline()), "pid": str(child.pid)}
     finally:
         if child.stdin:
             child.stdin.close()
