@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from sync.store.tables import Base, ExternalLinkRow
 
 TABLE = Base.metadata.tables[ExternalLinkRow.__tablename__]
-_COLUMNS = ("id", "entity", "hub_id", "system", "external_id", "last_synced_snapshot", "last_pushed_hash",
-            "remote_modified_at", "archived")
+_COLUMNS = ("entity", "hub_id", "system", "external_id", "last_synced_snapshot", "last_pushed_hash",
+            "remote_modified_at", "archived", "id")  # the order of `Link`'s fields
 _CHANGING = ("last_synced_snapshot", "last_pushed_hash", "remote_modified_at", "archived")
 _UPDATE = update(TABLE).where(TABLE.c.id == bindparam("link_id"))  # SET: the keys of the parameters
 
@@ -38,7 +38,7 @@ class Link:
 
 def _rows(session: Session, *where: ColumnElement[bool]) -> list[Link]:
     query = select(*(TABLE.c[name] for name in _COLUMNS)).where(*where)
-    return [Link(**row._mapping) for row in session.execute(query)]
+    return [Link(*row) for row in session.execute(query)]
 
 
 def by_external(session: Session, entity: str, system: str, external_ids: Iterable[str]) -> dict[str, Link]:

@@ -52,8 +52,9 @@ def validate(session: Session, fmap: FieldMap[Any], system: str, record: Record,
     """The record's canonical unified values, or None after quarantining it with field and reason."""
     external_id = str(record.get(fmap.id_field) or "")
     try:
-        present = [k for k in fmap.to_values(record) if k != "modified_at"]
-        model = fmap.to_model(record)
+        values = fmap.to_values(record)
+        present = [k for k in values if k != "modified_at"]
+        model = fmap.model.model_validate(values)  # `fmap.to_model`, without converting the record twice
     except (ValueError, TypeError, KeyError, ArithmeticError) as exc:
         if not isinstance(exc, ValidationError):  # a converter choked on the value: a mapping error
             message = f"{system} {fmap.entity} {external_id}: {type(exc).__name__}: {exc}"
