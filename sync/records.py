@@ -23,6 +23,7 @@ DEAL_FIELDS = ("partner_id", "name", "customer_name", "customer_domain", "custom
                "closed_at", "owner", "conflict_reason", "incentive_amount", "incentive_status")
 FIELDS = {"partner": PARTNER_FIELDS, "deal": DEAL_FIELDS}
 _DEAL_COLUMNS = tuple(f for f in DEAL_FIELDS if f not in {"products", "amount", "incentive_amount"})
+_PLAIN = frozenset({str, int, bool, float})
 _TIMES = frozenset({"registered_at", "approved_at", "expires_at", "closed_at"})
 _PARTNERS, _DEALS, _PRODUCTS = (Base.metadata.tables[r.__tablename__] for r in (PartnerRow, DealRow, DealProductRow))
 TABLES = {"partner": _PARTNERS, "deal": _DEALS}
@@ -31,6 +32,8 @@ MODELS: dict[str, Any] = {"partner": PartnerRow, "deal": DealRow}
 
 def canonical(value: Any) -> Any:
     """A JSON-able value that compares equal across systems (`Decimal('5.00')` == `Decimal('5')`)."""
+    if value is None or type(value) in _PLAIN:  # most values: no conversion, no isinstance chain
+        return value
     if isinstance(value, BaseModel):
         return canonical(value.model_dump(exclude_none=True))
     if isinstance(value, Decimal):
