@@ -18,6 +18,7 @@ from periodiq import PeriodiqMiddleware, cron
 
 from config import load_settings
 from connectors.base import ApiUsage, Connector, Cursor, Page, PushResult, RateLimited, Record
+from sync import alerts
 from sync.engine import Engine
 from sync.health import record_dead_letter
 from sync.store import Store
@@ -154,6 +155,12 @@ def enqueue_all(*, full: bool) -> int:
 def incremental() -> None:
     """Every five minutes: an incremental run of every stream."""
     enqueue_all(full=False)
+
+
+@dramatiq.actor(queue_name="schedule", periodic=cron("* * * * *"))
+def evaluate_alerts() -> None:
+    """Every minute: fire and resolve alerts (lag grows and SLAs pass even when no run finishes)."""
+    alerts.evaluate(engine().store, settings)
 
 
 @dramatiq.actor(queue_name="schedule", periodic=cron("30 2 * * *"))

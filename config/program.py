@@ -8,7 +8,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from config.types import ENTITIES, SYSTEMS, Amount, Currency, Rate
+from config.types import ENTITIES, SYSTEMS, Amount, Currency, Rate, one_of
 
 _RULE = re.compile(r"^(two_way|none|(prefer|from):([a-z]+))$")
 
@@ -22,14 +22,8 @@ def _field_rule(rule: str) -> str:
     return rule
 
 
-def _entity(name: str) -> str:
-    if name not in ENTITIES:
-        raise ValueError(f"unknown entity {name!r}; expected one of {', '.join(ENTITIES)}")
-    return name
-
-
 FieldRule = Annotated[str, AfterValidator(_field_rule)]
-Entity = Annotated[str, AfterValidator(_entity)]
+Entity = Annotated[str, AfterValidator(one_of(ENTITIES, "entity"))]
 
 
 class _Rules(BaseModel):

@@ -1,5 +1,6 @@
 """Small validated value types shared by settings, program rules and the unified model."""
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated
 
@@ -17,13 +18,18 @@ def _currency(code: str) -> str:
     return code
 
 
-def _system(name: str) -> str:
-    if name not in SYSTEMS:
-        raise ValueError(f"unknown system {name!r}; expected one of {', '.join(SYSTEMS)}")
-    return name
+def one_of(names: tuple[str, ...], what: str) -> Callable[[str], str]:
+    """A validator that accepts only `names`, and says which ones when it refuses."""
+
+    def check(name: str) -> str:
+        if name not in names:
+            raise ValueError(f"unknown {what} {name!r}; expected one of {', '.join(names)}")
+        return name
+
+    return check
 
 
 Currency = Annotated[str, AfterValidator(_currency)]
-System = Annotated[str, AfterValidator(_system)]
+System = Annotated[str, AfterValidator(one_of(SYSTEMS, "system"))]
 Rate = Annotated[Decimal, Field(ge=0, le=1)]
 Amount = Annotated[Decimal, Field(ge=0)]

@@ -5,7 +5,7 @@ the system's own field names. The sync engine maps them (mapping/) and keeps sta
 """
 
 import abc
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -52,6 +52,19 @@ class PushResult:
     external_id: str | None = None
     created: bool = False
     error: RecordError | None = None
+
+
+def each_record(ids: Sequence[str], action: Callable[[str], object]) -> list[PushResult]:
+    """Run `action` on each id one call at a time: a `RecordError` fails that id only, the rest go on."""
+    results: list[PushResult] = []
+    for record_id in ids:
+        try:
+            action(record_id)
+        except RecordError as error:
+            results.append(PushResult(key=record_id, success=False, error=error))
+            continue
+        results.append(PushResult(key=record_id, success=True, external_id=record_id))
+    return results
 
 
 @dataclass

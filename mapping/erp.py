@@ -11,6 +11,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from mapping.base import FieldMap
 from mapping.model import Accrual, Money, Payout
 
 
@@ -69,7 +70,19 @@ def payout_status(*, cancelled: bool, failed: bool, total: Decimal, paid: Decima
     return "partially_paid" if paid > 0 else "sent"
 
 
-def checked_currency(payout: Payout, lines: Sequence[BillLine], id_field: str) -> str:
+def bill_head(bills: FieldMap, payout: Payout, vendor_id: str, lines: Sequence[BillLine]) -> dict[str, Any]:
+    """The mapped bill without its lines: vendor, dates and currency, once the payout can become a bill.
+
+    Raises ValueError (see `_checked_currency`) for a payout that cannot become a bill.
+    """
+    currency = _checked_currency(payout, lines, bills.hub_id_field)
+    values = payout.model_dump(include={"period", "due_date"}, exclude_none=True)
+    record = bills.to_record({**values, "partner_id": vendor_id}, str(payout.id))
+    record["currency"] = currency
+    return record
+
+
+def _checked_currency(payout: Payout, lines: Sequence[BillLine], id_field: str) -> str:
     """The payout's currency, once its id is set and its lines are in that currency and add up to it."""
     if not payout.id:
         raise ValueError(f"payout: id is required (it is the bill's {id_field})")

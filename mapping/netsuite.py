@@ -11,7 +11,7 @@ from typing import Any
 
 from mapping import normalize
 from mapping.base import FieldMap, FieldSpec
-from mapping.erp import BillLine, checked_currency, iso_date, payout_status, period_end, period_of, url
+from mapping.erp import BillLine, bill_head, iso_date, payout_status, period_end, period_of, url
 from mapping.model import Partner, Payout
 
 
@@ -79,12 +79,9 @@ VENDOR_BILL = FieldMap(
 def bill_record(payout: Payout, vendor_id: str, lines: Sequence[BillLine]) -> dict[str, Any]:
     """The vendorBill to push for `payout`: the vendor's internal id, one expense line per group.
 
-    Raises ValueError (see `checked_currency`) for a payout that cannot become a bill.
+    Raises ValueError (see `mapping.erp.bill_head`) for a payout that cannot become a bill.
     """
-    currency = checked_currency(payout, lines, "externalId")
-    values = payout.model_dump(include={"period", "due_date"}, exclude_none=True)
-    record = VENDOR_BILL.to_record({**values, "partner_id": vendor_id}, str(payout.id))
-    record["currency"] = currency
+    record = bill_head(VENDOR_BILL, payout, vendor_id, lines)
     record["memo"] = f"partnersync payout {payout.id} ({payout.period})"
     record["expense"] = {"items": [{"amount": line.amount.amount, "memo": line.description} for line in lines]}
     return record

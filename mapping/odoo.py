@@ -11,7 +11,7 @@ from typing import Any
 
 from mapping import normalize
 from mapping.base import FieldMap, FieldSpec
-from mapping.erp import BillLine, checked_currency, iso_date, payout_status, period_end, period_of, url
+from mapping.erp import BillLine, bill_head, iso_date, payout_status, period_end, period_of, url
 from mapping.model import Partner, Payout
 
 PAID_STATES = {"paid", "in_payment"}
@@ -81,12 +81,9 @@ ACCOUNT_MOVE = FieldMap(
 def bill_record(payout: Payout, partner_id: str, lines: Sequence[BillLine]) -> dict[str, Any]:
     """The account.move (in_invoice) to push for `payout`: one `(0, 0, vals)` line command per group.
 
-    Raises ValueError (see `checked_currency`) for a payout that cannot become a bill.
+    Raises ValueError (see `mapping.erp.bill_head`) for a payout that cannot become a bill.
     """
-    currency = checked_currency(payout, lines, "ref")
-    values = payout.model_dump(include={"period", "due_date"}, exclude_none=True)
-    record = ACCOUNT_MOVE.to_record({**values, "partner_id": partner_id}, str(payout.id))
-    record["currency"] = currency
+    record = bill_head(ACCOUNT_MOVE, payout, partner_id, lines)
     record["invoice_line_ids"] = [[0, 0, {"name": line.description, "price_unit": line.amount.amount,
                                           "quantity": 1}] for line in lines]
     return record

@@ -20,7 +20,7 @@ import secrets
 import sys
 import threading
 from datetime import date, datetime
-from typing import Any, Self
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -34,7 +34,7 @@ from sandbox.salesforce_org import REQUIRED, InvalidField, Org, RecordFailure, R
 from sandbox.salesforce_org import SYSTEM as SYSTEM_FIELDS
 from sandbox.salesforce_seed import Seeder
 from sandbox.salesforce_soql import MalformedQuery, Query
-from sandbox.server import SandboxServer
+from sandbox.server import SandboxServer, Served
 
 API_VERSION = "61.0"
 MAX_BATCH, MIN_BATCH, COLLECTION_LIMIT = 2000, 200, 200
@@ -53,7 +53,7 @@ def sf_value(value: Any) -> Any:
     return value
 
 
-class SalesforceSandbox:
+class SalesforceSandbox(Served):
     def __init__(self, *, api_limit: int = 100_000, seed: int = 7) -> None:
         self.org = Org()
         self.creds = salesforce_login.Credentials()
@@ -68,23 +68,6 @@ class SalesforceSandbox:
         self.server = SandboxServer(FaultMiddleware(self._app(), self.faults), tls=True)
 
     # -- lifecycle and switches ------------------------------------------------------------------
-
-    def start(self) -> Self:
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        return self.server.url
 
     @property
     def ca_file(self) -> str:

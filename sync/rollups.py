@@ -5,7 +5,7 @@ Only values that changed are written and queued, to every CRM the record is link
 """
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -87,17 +87,11 @@ def _partners(session: Session, rules: ProgramRules, partner_ids: Sequence[str],
         if values != {"tier": row.tier, "accrued_ytd": row.accrued_ytd, "paid_ytd": row.paid_ytd,
                       "last_payout_at": row.last_payout_at}:
             changed.append({"id": row.id, **values})
-    if changed:
-        session.execute(update(PartnerRow), changed)
-    links = crm_links(session, "partner", [c["id"] for c in changed])
-    for values in changed:
-        if links.get(values["id"]):
-            payload = {"id": values["id"], "tier": values["tier"],
-                       "accrued_ytd": money(values["accrued_ytd"], rules.currency),
-                       "paid_ytd": money(values["paid_ytd"], rules.currency),
-                       "last_payout_at": values["last_payout_at"].isoformat() if values["last_payout_at"] else None}
-            enqueue(session, entity="partner", hub_id=values["id"], systems=links[values["id"]], payload=payload,
-                    run_id=run_id)
+    _write_back(session, PartnerRow, "partner", changed, run_id, lambda values: {
+        "id": values["id"], "tier": values["tier"],
+        "accrued_ytd": money(values["accrued_ytd"], rules.currency),
+        "paid_ytd": money(values["paid_ytd"], rules.currency),
+        "last_payout_at": values["last_payout_at"].isoformat() if values["last_payout_at"] else None})
     return len(changed)
 
 
@@ -123,13 +117,20 @@ def _deals(session: Session, rules: ProgramRules, partner_ids: Sequence[str], ru
                                                                                       statuses[row.id])}
         if values != {"incentive_amount": row.incentive_amount, "incentive_status": row.incentive_status}:
             changed.append({"id": row.id, **values})
+    _write_back(session, DealRow, "deal", changed, run_id, lambda values: {
+        "id": values["id"], "incentive_amount": money(values["incentive_amount"], rules.currency),
+        "incentive_status": values["incentive_status"]})
+    return len(changed)
+
+
+def _write_back(session: Session, table: type[PartnerRow] | type[DealRow], entity: str,
+                changed: list[dict[str, Any]], run_id: str | None,
+                payload: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+    """Store the changed roll-ups and queue them to every CRM the record is linked to."""
     if changed:
-        session.execute(update(DealRow), changed)
-    links = crm_links(session, "deal", [c["id"] for c in changed])
+        session.execute(update(table), changed)
+    links = crm_links(session, entity, [c["id"] for c in changed])
     for values in changed:
         if links.get(values["id"]):
-            payload = {"id": values["id"], "incentive_amount": money(values["incentive_amount"], rules.currency),
-                       "incentive_status": values["incentive_status"]}
-            enqueue(session, entity="deal", hub_id=values["id"], systems=links[values["id"]], payload=payload,
-                    run_id=run_id)
-    return len(changed)
+            enqueue(session, entity=entity, hub_id=values["id"], systems=links[values["id"]],
+                    payload=payload(values), run_id=run_id)

@@ -30,6 +30,7 @@ from connectors.base import (
     Record,
     RecordError,
     SchemaError,
+    each_record,
 )
 from connectors.erp import suiteql
 from connectors.erp.http import loads, send
@@ -210,18 +211,14 @@ class NetSuiteConnector(Connector):
     def archive(self, entity: str, ids: Sequence[str]) -> list[PushResult]:
         """Vendors are made inactive; bills are never deleted by the sync (finance voids them in NetSuite)."""
         record_type = self._record_type(entity)
-        results: list[PushResult] = []
-        for internal_id in ids:
-            try:
-                if entity != "partner":
-                    raise RecordError("NOT_ARCHIVABLE", "vendor bills are voided in NetSuite, not by the sync")
-                self._call("PATCH", f"/record/v1/{record_type}/{quote(internal_id, safe='')}",
-                           payload={"isInactive": True})
-            except RecordError as error:
-                results.append(PushResult(key=internal_id, success=False, error=error))
-                continue
-            results.append(PushResult(key=internal_id, success=True, external_id=internal_id))
-        return results
+
+        def inactivate(internal_id: str) -> None:
+            if entity != "partner":
+                raise RecordError("NOT_ARCHIVABLE", "vendor bills are voided in NetSuite, not by the sync")
+            self._call("PATCH", f"/record/v1/{record_type}/{quote(internal_id, safe='')}",
+                       payload={"isInactive": True})
+
+        return each_record(ids, inactivate)
 
     # -- schema ----------------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from connectors.base import (
     RateLimited,
     Record,
     RecordError,
+    each_record,
 )
 from connectors.erp.http import loads, send
 
@@ -279,17 +280,13 @@ class OdooConnector(Connector):
     def archive(self, entity: str, ids: Sequence[str]) -> list[PushResult]:
         """Partners are archived (`active` False); bills are never deleted by the sync."""
         model = self._model(entity)
-        results: list[PushResult] = []
-        for internal_id in ids:
-            try:
-                if entity != "partner":
-                    raise RecordError("NOT_ARCHIVABLE", "vendor bills are cancelled in Odoo, not by the sync")
-                self.execute(model, "write", [int(internal_id)], {"active": False})
-            except RecordError as error:
-                results.append(PushResult(key=internal_id, success=False, error=error))
-                continue
-            results.append(PushResult(key=internal_id, success=True, external_id=internal_id))
-        return results
+
+        def deactivate(internal_id: str) -> None:
+            if entity != "partner":
+                raise RecordError("NOT_ARCHIVABLE", "vendor bills are cancelled in Odoo, not by the sync")
+            self.execute(model, "write", [int(internal_id)], {"active": False})
+
+        return each_record(ids, deactivate)
 
     # -- schema ----------------------------------------------------------------------------------
 

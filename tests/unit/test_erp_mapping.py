@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from mapping.erp import BillLine, bill_lines, checked_currency, period_end
+from mapping.erp import BillLine, bill_head, bill_lines, period_end
 from mapping.model import Accrual, Money, Partner, Payout
 from mapping.netsuite import VENDOR, VENDOR_BILL
 from mapping.netsuite import bill_record as netsuite_bill
@@ -37,15 +37,16 @@ def test_period_end_is_the_accounting_date() -> None:
     assert period_end("2026-12") == date(2026, 12, 31)
 
 
-def test_checked_currency_refuses_bills_that_do_not_add_up() -> None:
+def test_bill_head_refuses_bills_that_do_not_add_up() -> None:
     payout = Payout(id="PAY-1", partner_id="P-1", period="2026-02", amount=usd("10.00"))
-    assert checked_currency(payout, [BillLine("a", usd("4")), BillLine("b", usd("6.00"))], "ref") == "USD"
+    head = bill_head(ACCOUNT_MOVE, payout, "7", [BillLine("a", usd("4")), BillLine("b", usd("6.00"))])
+    assert (head["currency"], head["ref"], head["partner_id"]) == ("USD", "PAY-1", 7)
     with pytest.raises(ValueError, match="add up to 4"):
-        checked_currency(payout, [BillLine("a", usd("4"))], "ref")
+        bill_head(ACCOUNT_MOVE, payout, "7", [BillLine("a", usd("4"))])
     with pytest.raises(ValueError, match="at least one line"):
-        checked_currency(payout, [], "ref")
-    with pytest.raises(ValueError, match="id is required"):
-        checked_currency(payout.model_copy(update={"id": None}), [BillLine("a", usd("10"))], "ref")
+        bill_head(ACCOUNT_MOVE, payout, "7", [])
+    with pytest.raises(ValueError, match="the bill's ref"):
+        bill_head(ACCOUNT_MOVE, payout.model_copy(update={"id": None}), "7", [BillLine("a", usd("10"))])
 
 
 def test_netsuite_vendor_both_ways() -> None:
