@@ -19,7 +19,10 @@ _LEGAL_FORMS = (
     "nyrt", "sro", "doo", "dd", "ad", "ood", "eood", "sp z oo", "spzoo", "ou", "uab", "sia", "bhd",
     "sdn bhd", "tbk", "jsc", "ojsc", "pjsc", "ooo", "zao", "oao", "gk", "fzco", "fze", "fz llc", "wll",
 )
-_FORM_TOKENS = sorted({tuple(form.split()) for form in _LEGAL_FORMS}, key=len, reverse=True)
+# Forms by their last token, longest first: only those ending in a name's last word can end the name.
+_FORMS_BY_LAST: dict[str, list[tuple[str, ...]]] = {}
+for _form in sorted({tuple(form.split()) for form in _LEGAL_FORMS}, key=len, reverse=True):
+    _FORMS_BY_LAST.setdefault(_form[-1], []).append(_form)
 _AND = re.compile(r"\s*(&|\+)\s*|\b(und|et)\b")
 # Dots and apostrophes inside abbreviations join letters ("N.V." -> nv, "O'Brien" -> obrien).
 _JOINERS = re.compile("[.'\u2019]")
@@ -48,7 +51,7 @@ def _strip_forms(tokens: list[str]) -> list[str]:
             tokens = tokens[:-1]
             changed = True
             continue
-        for form in _FORM_TOKENS:
+        for form in _FORMS_BY_LAST.get(tokens[-1], ()):
             n = len(form)
             if len(tokens) > n and tuple(tokens[-n:]) == form:
                 tokens = tokens[:-n]
