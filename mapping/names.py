@@ -72,10 +72,13 @@ def name_key(value: object) -> str | None:
 
 
 def phonetic_key(key: str | None) -> str | None:
-    """Metaphone of the name key's words (spaces removed), so "Acme Sytems" and "Akme Systems" meet."""
+    """Metaphone of the name key's words (spaces removed), so "Acme Sytems" and "Akme Systems" meet.
+
+    A word of digits stays as it is (Metaphone would drop it): "Route 66" and "Route 9" are different firms.
+    """
     if not key:
         return None
-    code = "".join(jellyfish.metaphone(word) for word in key.split() if word != "and")
+    code = "".join(word if word.isdigit() else jellyfish.metaphone(word) for word in key.split() if word != "and")
     return code[:64] or None
 
 

@@ -46,6 +46,7 @@ def test_phonetic_key_meets_spelling_variants() -> None:
     assert phonetic_key(name_key("Acme Systems")) == phonetic_key(name_key("Akme Sistems"))
     assert phonetic_key("muller and sohne") == phonetic_key("muller sohne")
     assert phonetic_key(None) is None and phonetic_key("") is None
+    assert phonetic_key("route 66 diner") == phonetic_key("rute 66 dinner") != phonetic_key("route 9 diner")
 
 
 @pytest.mark.parametrize(
