@@ -82,6 +82,26 @@ def phonetic_key(key: str | None) -> str | None:
     return code[:64] or None
 
 
+# Street types are written every which way ("Ave", "Avenue", none at all) and say little: dropped at the end.
+_STREET_TYPES = frozenset({
+    "st", "street", "ave", "av", "avenue", "rd", "road", "blvd", "boulevard", "dr", "drive", "ln", "lane", "pl",
+    "place", "ct", "court", "ter", "terrace", "pkwy", "parkway", "hwy", "highway", "sq", "square",
+})
+_DIRECTIONS = {"north": "n", "south": "s", "east": "e", "west": "w"}
+
+
+def street_key(value: object) -> str | None:
+    """The comparable form of a street address: "10 South Main Street" and "10 S. MAIN" give `10 s main`.
+
+    Directions become one letter, one trailing street type goes, and German "-strasse" is "-str".
+    """
+    tokens = [_DIRECTIONS.get(word, word) for word in _tokens(value)]
+    tokens = [word[:-4] if word.endswith("strasse") else word for word in tokens]
+    if len(tokens) > 1 and tokens[-1] in _STREET_TYPES:
+        tokens.pop()  # one only: "1 Court St" is on Court
+    return " ".join(tokens) or None
+
+
 def digits(value: object) -> str | None:
     """Digits only (tax ids compared without country prefix, dots or dashes)."""
     text = clean_text(value)

@@ -14,7 +14,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import JaroWinkler
 
 from mapping import normalize
-from mapping.names import digits, name_key, phonetic_key
+from mapping.names import digits, name_key, phonetic_key, street_key
 
 FIELDS = ("name", "website", "email", "phone", "street", "city", "postal_code", "country", "tax_id")
 # Mailbox providers say nothing about which firm an address belongs to.
@@ -72,10 +72,9 @@ def keys(record_id: str, values: Mapping[str, Any]) -> Keys:
     domain = site if site and site not in FREE_MAIL else (mail if mail and mail not in FREE_MAIL else None)
     raw_phone = values.get("phone")
     phone = normalize.phone(raw_phone, country) if raw_phone else None
-    street = name_key(values.get("street"))
     return Keys(
         id=record_id, name=key, core=core, phonetic=phonetic_key(key), domain=domain, phone=phone,
-        tax=digits(values.get("tax_id")), street=street, city=name_key(values.get("city")),
+        tax=digits(values.get("tax_id")), street=street_key(values.get("street")), city=name_key(values.get("city")),
         postal=normalize.tax_id(values.get("postal_code")), country=country,
     )
 

@@ -4,7 +4,7 @@ import pytest
 
 from config.program import Dedup
 from mapping import normalize
-from mapping.names import digits, name_key, phonetic_key
+from mapping.names import digits, name_key, phonetic_key, street_key
 from sync.blocking import cluster
 from sync.matching import Match, keys, score
 
@@ -40,6 +40,14 @@ def test_name_key(raw: str | None, key: str | None) -> None:
 def test_suffix_only_at_the_end() -> None:
     assert name_key("AG Barr plc") == "ag barr"
     assert name_key("Inc Publishing Corp") == "inc publishing"
+
+
+def test_street_key_drops_what_is_written_every_which_way() -> None:
+    assert street_key("3401 W Ainslie St") == street_key("3401 WEST AINSLIE") == "3401 w ainslie"
+    assert street_key("10 South Main Street.") == street_key("10 S. Main") == "10 s main"
+    assert street_key("Hauptstraße 5") == street_key("Hauptstr. 5") == "hauptstr 5"
+    assert street_key("1 Court St") == "1 court" and street_key("Avenue") == "avenue" and street_key("") is None
+    assert street_key("1900 W Van Buren St") != street_key("1912 W Van Buren St")
 
 
 def test_phonetic_key_meets_spelling_variants() -> None:
