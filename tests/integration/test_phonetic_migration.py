@@ -20,7 +20,7 @@ def test_keys_with_digits_are_recomputed_and_others_left_alone(tmp_path: Path) -
         s.add(DealRow(id="d1", partner_id="p1", name="d", customer_key="studio 54", customer_phonetic="STT"))
     upgrade(url)
     with store.session() as s:
-        assert dict(s.execute(select(PartnerRow.id, PartnerRow.phonetic_key)).tuples()) == {
+        assert {key: code for key, code in s.execute(select(PartnerRow.id, PartnerRow.phonetic_key))} == {
             "p1": "RT66TNR", "p2": "AKM"}
         assert s.scalar(select(DealRow.customer_phonetic)) == "STT54"
     store.dispose()
