@@ -18,6 +18,7 @@ from periodiq import PeriodiqMiddleware, cron
 
 from config import load_settings
 from connectors.base import ApiUsage, Connector, Cursor, Page, PushResult, RateLimited, Record
+from sync import alerts
 from sync.engine import Engine
 from sync.health import record_dead_letter
 from sync.store import Store
@@ -113,15 +114,15 @@ def guarded_run(eng: Engine, system: str, entity: str, *, full: bool = False, pu
 
 
 @dramatiq.actor(queue_name="sync", max_retries=10, on_retry_exhausted="dead_letter", time_limit=STREAM_TTL_MS)
-def sync_stream(system: str, entity: str, full: bool = False) -> str:
-    """Pull then push one system x entity stream."""
-    return guarded_run(engine(), system, entity, full=full)
+def sync_stream(system: str, entity: str, full: bool = False) -> None:
+    """Pull then push one system x entity stream (the outcome is its `sync_runs` row)."""
+    guarded_run(engine(), system, entity, full=full)
 
 
 @dramatiq.actor(queue_name="push", max_retries=10, on_retry_exhausted="dead_letter", time_limit=STREAM_TTL_MS)
-def push_stream(system: str, entity: str) -> str:
+def push_stream(system: str, entity: str) -> None:
     """Drain one stream's outbox (after `errors retry` or rules that queued write-backs)."""
-    return guarded_run(engine(), system, entity, pull=False)
+    guarded_run(engine(), system, entity, pull=False)
 
 
 @dramatiq.actor(queue_name="sync")
@@ -154,6 +155,12 @@ def enqueue_all(*, full: bool) -> int:
 def incremental() -> None:
     """Every five minutes: an incremental run of every stream."""
     enqueue_all(full=False)
+
+
+@dramatiq.actor(queue_name="schedule", periodic=cron("* * * * *"))
+def evaluate_alerts() -> None:
+    """Every minute: fire and resolve alerts (lag grows and SLAs pass even when no run finishes)."""
+    alerts.evaluate(engine().store, settings)
 
 
 @dramatiq.actor(queue_name="schedule", periodic=cron("30 2 * * *"))

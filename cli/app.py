@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from config import ConfigError, Settings, load_settings
+from sync.logs import hide_secrets
 from sync.store import Store
 
 app = typer.Typer(help="Sync partners, deal registrations and incentives between CRMs, ERP and the hub.",
@@ -34,6 +35,7 @@ def settings(ctx: typer.Context) -> Settings:
     if "settings" not in obj:
         try:
             obj["settings"] = load_settings(obj.get("config"))
+            hide_secrets(obj["settings"])
         except ConfigError as exc:
             for problem in exc.problems:
                 err.print(problem, highlight=False, markup=False)
@@ -45,7 +47,13 @@ def settings(ctx: typer.Context) -> Settings:
 def store(ctx: typer.Context) -> Store:
     obj: dict[str, Any] = ctx.ensure_object(dict)
     if "store" not in obj:
-        obj["store"] = Store(settings(ctx).database_url)
+        from sync.store.migrate import behind
+
+        url = settings(ctx).database_url
+        problem = behind(url)
+        if problem is not None:
+            raise fail(f"database_url: {problem}")
+        obj["store"] = Store(url)
         ctx.call_on_close(obj["store"].dispose)
     result: Store = obj["store"]
     return result

@@ -1,15 +1,22 @@
 """`partnersync demo`: the whole product against in-process sandboxes."""
 
+import os
+from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from cli.app import app, console, err
-from cli.runs import StreamProgress, print_runs
+from cli.runs import StreamProgress
+from config import Settings
+
+if TYPE_CHECKING:
+    from sandbox.demo import Demo, DemoResult
 
 DEMO_DB = Path("partnersync-demo.db")
+NAMES = {"salesforce": "Salesforce", "hubspot": "HubSpot", "netsuite": "NetSuite", "odoo": "Odoo"}
 
 
 @app.command()
@@ -19,30 +26,81 @@ def demo(
     port: Annotated[int, typer.Option(help="Dashboard port.")] = 8000,
     database: Annotated[Path, typer.Option(help="The demo's own SQLite hub (recreated).")] = DEMO_DB,
 ) -> None:
-    """Start every sandbox in-process, seed realistic data, sync everything, run the rules, show the result."""
-    from rich.progress import Progress
+    """Start Salesforce, HubSpot and NetSuite sandboxes, seed messy data, sync everything, show the result."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from sandbox.demo import Demo
+    from sync.logs import configure
 
+    # the summary tells what the warnings would (rate limits, quarantine, alerts); PARTNERSYNC_LOG_LEVEL shows them
+    configure(os.environ.get("PARTNERSYNC_LOG_LEVEL", "ERROR"))
     run = Demo(database.resolve(), records)
     try:
         loaded = run.start()
         seeded = run.seed()
-        console.print("seeded: " + ", ".join(f"{k} {v}" for k, v in seeded.items()))
-        with Progress(console=err, transient=True) as progress:
+        console.print("seeded: " + "; ".join(
+            f"{NAMES[system]} " + ", ".join(f"{n} {kind}" for kind, n in counts.items())
+            for system, counts in (("salesforce", seeded.salesforce), ("hubspot", seeded.hubspot))))
+        console.print("planted: " + ", ".join(f"{n} {what}" for what, n in seeded.planted.items())
+                      + "; a rate limit on each CRM", highlight=False)
+        columns = (TextColumn("{task.description:<20}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=err, transient=True) as progress:
             result = run.run(StreamProgress(progress))
-        print_runs(result.runs, dry_run=False)
-        facts = Table("what", "result", title="partnersync demo")
-        for key, value in result.facts.items():
-            facts.add_row(key, str(value))
-        console.print(facts)
+        summary(run, result)
         if serve:
-            import uvicorn
-
-            from web.app import create_app
-
-            assert run.store is not None
-            console.print(f"dashboard: http://127.0.0.1:{port}/  (Ctrl-C to stop)")
-            uvicorn.run(create_app(loaded, run.store), host="127.0.0.1", port=port, log_level="warning")
+            _serve(run, loaded, port)
     finally:
         run.stop()
+
+
+def summary(run: "Demo", result: "DemoResult") -> None:
+    """What moved where, then what the hub made of it (every figure read back from the hub database)."""
+    from sync import alerts
+    from sync import summary as figures
+    from sync.systems import configured
+
+    assert run.store is not None and run.settings is not None
+    systems = configured(run.settings)
+    with run.store.session() as session:
+        streams = figures.streams(session)
+        facts = figures.facts(session, run.settings.program.currency, systems)
+    new, echoes = Counter[tuple[str, str]](), Counter[tuple[str, str]]()
+    for r in result.runs:
+        new[(r.system, r.entity)] += r.created
+        echoes[(r.system, r.entity)] += r.echoes
+    moved = Table("system", "entity", "runs", "rate-limited", "pulled in", "new in hub", "own echoes", "pushed out",
+                  "quarantined", title="what moved where (every run)")
+    for s in streams:
+        key = (s.system, s.entity)
+        moved.add_row(NAMES.get(s.system, s.system), s.entity, str(s.runs), str(s.rate_limited), str(s.records_in),
+                      str(new[key]), str(echoes[key]), str(s.records_out), str(s.quarantined))
+    console.print(moved)
+    count = len(result.differences)
+    facts["reconciliation"] = f"{count} difference{'' if count == 1 else 's'} for {', '.join(result.periods) or '-'}"
+    firing = alerts.firing(run.store)
+    facts["alerts firing"] = f"{len(firing)} ({', '.join(a.rule for a in firing)})" if firing else "0"
+    table = Table("what", "result", title="partnersync demo")
+    for what, value in facts.items():
+        table.add_row(what, value)
+    console.print(table)
+    for d in result.differences:
+        console.print(f"reconciliation difference: {d.kind}: {d.detail}: hub {d.hub}, ERP {d.erp}", highlight=False)
+    for a in firing:
+        console.print(f"alert firing: {a.rule}: {a.message}", highlight=False)
+
+
+def _serve(run: "Demo", loaded: Settings, port: int) -> None:
+    import uvicorn
+
+    from web.app import create_app
+
+    assert run.store is not None
+    app_ = create_app(loaded, run.store, on_hubspot_events=run.pulls, systems=run.pulls.engine.systems if run.pulls
+                      else None)
+    config = run.write_config(run.database.with_suffix(".yaml"))
+    console.print(f"dashboard: http://127.0.0.1:{port}/  HubSpot webhooks: http://127.0.0.1:{port}/webhooks/hubspot"
+                  "  (Ctrl-C to stop)")
+    console.print(f"the sandboxes stay up meanwhile; in another shell: export PARTNERSYNC_CONFIG={config}\n"
+                  "  then: partnersync status | partnersync sync --once | dramatiq worker | periodiq worker",
+                  highlight=False)
+    uvicorn.run(app_, host="127.0.0.1", port=port, log_level="warning")

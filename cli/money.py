@@ -146,12 +146,16 @@ def reconcile(
     bills: Annotated[Path | None, typer.Option("--bills", help="Match an ERP bill export (JSON list) instead of "
                                                                 "reading the ERP.")] = None,
 ) -> None:
-    """Match accruals -> payouts -> ERP bills -> payments; exit 1 when any difference is found."""
+    """Match accruals -> payouts -> ERP bills -> payments; exit 1 when any difference is found.
+
+    The result is kept: differences raise the `reconciliation` alert until a clean re-run."""
+    from datetime import UTC, datetime
+
     from connectors.base import ConnectorError
     from connectors.erp import erp_connector
     from sync.erp_payouts import bills as erp_bills
     from sync.payouts import PayoutError
-    from sync.reconcile import BillFileError, read_bills
+    from sync.reconcile import BillFileError, read_bills, record
     from sync.reconcile import reconcile as run
 
     if fmt not in {"table", "csv", "json"}:
@@ -161,6 +165,7 @@ def reconcile(
         found = read_bills(bills) if bills is not None else erp_bills(loaded, erp_connector(loaded.erp))
         with store(ctx).session() as session:
             diffs = run(session, period, found)
+            record(session, period, diffs, datetime.now(UTC))
     except (PayoutError, BillFileError) as exc:
         raise fail(str(exc)) from None
     except ConnectorError as exc:

@@ -35,12 +35,18 @@ class SyncSettings(BaseModel):
 
 
 class WebSettings(BaseModel):
+    """`partnersync serve`. With `username` and `password` set the dashboard asks for them (HTTP basic);
+    without them it is open and `serve` only binds a loopback host. `card_secret` signs the CRM card
+    links and the dashboard's form tokens."""
+
     model_config = ConfigDict(extra="forbid")
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     card_secret: SecretStr = SecretStr("change-me")
     public_url: str | None = None
+    username: SecretStr | None = None
+    password: SecretStr | None = None
 
 
 class _YamlSource(PydanticBaseSettingsSource):

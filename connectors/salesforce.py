@@ -83,7 +83,10 @@ class SalesforceConnector(Connector):
         fields = list(dict.fromkeys([*SYSTEM_FIELDS, *s.read_fields(entity)]))
         if entity == "deal" and s.products_mode == "line_items":
             fields.append(LINE_ITEMS)
-        conditions = [f"({text})" for text in (s.partner_filter if entity == "partner" else s.deal_filter,) if text]
+        # Records we wrote carry our external id: they stay in scope even where the filter cannot be
+        # written through the API (Account.IsPartner is set by enabling a partner, not by an upsert).
+        scope = s.partner_filter if entity == "partner" else s.deal_filter
+        conditions = [f"(({scope}) OR {s.external_id_field} != null)"] if scope else []
         if cursor.modified_at is not None:
             conditions.append(format_soql("(SystemModstamp > {at} OR (SystemModstamp = {at} AND Id > {id}))",
                                           at=cursor.modified_at, id=cursor.last_id or ""))

@@ -56,7 +56,8 @@ def error(status: int, category: str, message: str, **extra: Any) -> JSONRespons
 
 
 class HubSpotSandbox(Served):
-    """`with HubSpotSandbox() as hs: hs.url` — seed with `seed_companies`, inspect with `objects`."""
+    """`with HubSpotSandbox() as hs: hs.url` — seed with `create` (or `sandbox.hubspot_seed.Seeder`),
+    inspect with `objects` and `associations`."""
 
     def __init__(self, *, access_token: str = "pat-sandbox", window_limit: int = 190, search_per_second: int = 5,
                  daily_limit: int = 1_000_000) -> None:
@@ -67,7 +68,7 @@ class HubSpotSandbox(Served):
             name: {p: {"name": p, "type": "string", "groupName": "standard"} for p in STANDARD[name]}
             for name in OBJECTS}
         self.groups: dict[str, set[str]] = {name: set() for name in OBJECTS}
-        self.associations: set[tuple[str, str]] = set()  # (deal id, company id)
+        self.associations: dict[str, str] = {}  # deal id -> its (partner) company id
         self.faults = Faults()
         self.lock = threading.RLock()
         self.calls: deque[float] = deque()
@@ -107,6 +108,11 @@ class HubSpotSandbox(Served):
         with self.lock:
             obj = self.objects[kind][object_id]
             obj["archived"], obj["archivedAt"] = True, iso(self.now_ms())
+
+    def associate(self, deal: str, company: str) -> None:
+        """The deal's company (one partner company a deal, as partnersync reads it)."""
+        with self.lock:
+            self.associations[deal] = company
 
     def define_properties(self, kind: str, *names: str, unique: str | None = None) -> None:
         """Custom properties as an admin (or `check_schema(create=True)`) would create them."""
@@ -308,7 +314,7 @@ class HubSpotSandbox(Served):
         with self.lock:
             for item in (body or {}).get("inputs") or []:
                 deal, company = str(item["from"]["id"]), str(item["to"]["id"])
-                self.associations = {(d, c) for d, c in self.associations if d != deal} | {(deal, company)}
+                self.associate(deal, company)
                 spec = {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 341}
                 results.append({"from": {"id": deal}, "to": {"id": company}, "associationSpec": spec})
         return JSONResponse({"status": "COMPLETE", "results": results})
@@ -318,11 +324,10 @@ class HubSpotSandbox(Served):
         with self.lock:
             for item in (body or {}).get("inputs") or []:
                 deal = str(item["id"])
-                to = [{"toObjectId": int(c), "associationTypes": [
-                    {"category": "HUBSPOT_DEFINED", "typeId": 341, "label": None}]}
-                    for d, c in sorted(self.associations) if d == deal]
-                if to:
-                    results.append({"from": {"id": deal}, "to": to})
+                company = self.associations.get(deal)
+                if company is not None:
+                    results.append({"from": {"id": deal}, "to": [{"toObjectId": int(company), "associationTypes": [
+                        {"category": "HUBSPOT_DEFINED", "typeId": 341, "label": None}]}]})
         return JSONResponse({"status": "COMPLETE", "results": results})
 
     def _properties(self, request: Request, kind: str, body: Any) -> Response:

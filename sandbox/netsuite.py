@@ -116,6 +116,14 @@ class NetSuiteSandbox:
             self._touch(bill)
             return payment
 
+    def adjust(self, bill_id: str, delta: Decimal) -> None:
+        """Finance edits a bill's total by hand: `reconcile` then lists an amount difference."""
+        with self.lock:
+            bill = self.bills[bill_id]
+            bill["total"] += delta
+            bill["amountRemaining"] += delta
+            self._touch(bill)
+
     def close_period(self, period: str) -> None:
         """Close an accounting period (`YYYY-MM`): bills dated in it are refused."""
         with self.lock:

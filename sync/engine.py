@@ -13,10 +13,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
+from structlog.contextvars import bound_contextvars
 
 from config import Settings
 from connectors.base import ConnectorError, Cursor, RateLimited
-from sync import cursors, erp_payouts
+from sync import alerts, cursors, erp_payouts, logs
 from sync.context import RuleContext
 from sync.preview import Planned, planned
 from sync.pull import apply_page
@@ -53,6 +54,7 @@ class Engine:
     def __init__(self, store: Store, settings: Settings, systems: dict[str, System] | None = None) -> None:
         self.store = store
         self.settings = settings
+        logs.hide_secrets(settings)
         self.systems = systems if systems is not None else build_all(settings)
 
     def streams(self, system: str | None = None, entity: str | None = None) -> list[tuple[str, str]]:
@@ -62,11 +64,12 @@ class Engine:
 
     def cycle(self, system: str | None = None, entity: str | None = None, *, full: bool = False,
               dry_run: bool = False, progress: Progress | None = None) -> list[RunReport]:
-        """Pull every stream, then push what the pulls queued: one full round of the hub."""
+        """Pull every stream, then push what the pulls queued: one full round of the hub; then the alerts."""
         reports = [self.pull(s, e, full=full, dry_run=dry_run, progress=progress)
                    for s, e in self.streams(system, entity)]
         if not dry_run:
             self.push_all(reports, entity)
+            alerts.evaluate(self.store, self.settings)
         return reports
 
     def push_all(self, reports: list[RunReport] | None = None, entity: str | None = None) -> list[RunReport]:
@@ -76,11 +79,16 @@ class Engine:
 
     def pull(self, system: str, entity: str, *, full: bool = False, dry_run: bool = False,
              progress: Progress | None = None) -> RunReport:
+        """One run of a stream; every log line in it (quarantine, rules, connectors) carries the run's ids."""
+        run_id = new_id()
+        with bound_contextvars(run_id=run_id, system=system, entity=entity):
+            return self._pull(run_id, system, entity, full=full, dry_run=dry_run, progress=progress)
+
+    def _pull(self, run_id: str, system: str, entity: str, *, full: bool, dry_run: bool,
+              progress: Progress | None) -> RunReport:
         source = self.systems[system]
         report = RunReport(system, entity)
-        run_id = new_id()
         started, calls = time.monotonic(), source.connector.usage.calls
-        bound = log.bind(run_id=run_id, system=system, entity=entity)
         newest: datetime | None = None
         if entity == "payout":
             return self._payments(source, report, run_id, started, calls)
@@ -105,24 +113,30 @@ class Engine:
                 report.deleted += result.deleted
                 report.errors.update(result.errors)
                 newest = max(filter(None, (newest, result.newest)), default=None)
-                bound.info("page applied", records=len(page.records), changed=len(result.changed),
-                           errors=dict(result.errors))
+                log.info("page applied", records=len(page.records), changed=len(result.changed),
+                         errors=dict(result.errors), last_id=page.cursor.last_id)
                 if progress:
                     progress(system, entity, len(page.records))
         except RateLimited as exc:
             report.status, report.message = "rate_limited", str(exc)
-            bound.warning("rate limited: run ends cleanly, resumes from its cursor", retry_after=exc.retry_after)
+            log.warning("rate limited: run ends cleanly, resumes from its cursor", retry_after=exc.retry_after)
         except ConnectorError as exc:
             report.status, report.message = "failed", str(exc)
             report.errors["connector"] += 1
-            bound.error("pull failed", error=str(exc))
+            log.error("pull failed", error=str(exc))
         if not dry_run:
             self._record(report, run_id, started, source, calls, newest)
         return report
 
     def push(self, system: str, entity: str, report: RunReport | None = None) -> RunReport:
-        target = self.systems[system]
+        """Drain a stream's outbox; its counts and quarantined records go onto the pull's run when given."""
         report = report or RunReport(system, entity)
+        with bound_contextvars(run_id=report.run_id or new_id(), system=system, entity=entity):
+            return self._push(report)
+
+    def _push(self, report: RunReport) -> RunReport:
+        system, entity = report.system, report.entity
+        target = self.systems[system]
         calls = target.connector.usage.calls
         try:
             if entity == "payout":
@@ -130,7 +144,7 @@ class Engine:
                 report.records_out += len(sent.sent)
                 report.errors["remote"] += len(sent.failed)
             else:
-                pushed = push(self.store, self.settings, target, entity)
+                pushed = push(self.store, self.settings, target, entity, report.run_id)
                 report.records_out += pushed.sent
                 report.errors.update(pushed.errors)
                 if pushed.rate_limited:
@@ -138,7 +152,10 @@ class Engine:
         except ConnectorError as exc:
             report.status, report.message = "failed", str(exc)
             report.errors["connector"] += 1
+            log.error("push failed", error=str(exc))
         report.api_calls += target.connector.usage.calls - calls
+        log.info("pushed", records_out=report.records_out, errors=dict(report.errors), status=report.status,
+                 api_calls=report.api_calls)
         self._update_run(report)
         return report
 
@@ -151,6 +168,7 @@ class Engine:
         except ConnectorError as exc:
             report.status, report.message = "failed", str(exc)
             report.errors["connector"] += 1
+            log.error("payments pull failed", error=str(exc))
         self._record(report, run_id, started, source, calls, None)
         return report
 
@@ -161,7 +179,7 @@ class Engine:
         caught_up = report.status == "success"
         usage = source.connector.api_usage()
         with self.store.session() as session:
-            session.add(SyncRunRow(
+            session.add(run := SyncRunRow(
                 id=run_id, system=report.system, entity=report.entity, status=report.status,
                 started_at=datetime.fromtimestamp(time.time() - (time.monotonic() - started), UTC),
                 finished_at=finished, records_in=report.records_in, errors=dict(report.errors),
@@ -171,6 +189,9 @@ class Engine:
             session.add(ApiUsageRow(system=report.system, used=usage.used, limit=usage.limit, window=usage.window,
                                     calls=report.api_calls))
         report.run_id = run_id
+        log.info("run recorded", status=report.status, records_in=report.records_in, errors=dict(report.errors),
+                 api_calls=report.api_calls, lag_seconds=run.lag_seconds, duration_ms=run.duration_ms,
+                 message=report.message)
 
     def _update_run(self, report: RunReport) -> None:
         if report.run_id is None:

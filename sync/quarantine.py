@@ -3,10 +3,13 @@
 import json
 from typing import Any
 
+import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync.store.tables import SyncErrorRow, now
+
+log = structlog.get_logger("partnersync.quarantine")
 
 
 def plain(raw: dict[str, Any]) -> dict[str, Any]:
@@ -19,6 +22,8 @@ def put(session: Session, *, system: str, entity: str, category: str, message: s
         external_id: str | None = None, hub_id: str | None = None, field: str | None = None,
         run_id: str | None = None, direction: str = "in") -> SyncErrorRow:
     """Quarantine one record; a record already open for the same reason counts one more attempt."""
+    log.warning("record quarantined", external_id=external_id, hub_id=hub_id, category=category, field=field,
+                direction=direction, reason=message)
     raw = plain(raw)
     existing = None
     if external_id is not None:

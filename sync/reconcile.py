@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from sync.payouts import Bill, check_period
 from sync.rollups import pairs
-from sync.store.tables import AccrualRow, PayoutRow
+from sync.store.tables import AccrualRow, PayoutRow, ReconcileRunRow
 
 KINDS = ("missing_payout", "payout_total", "missing_bill", "duplicate_bill", "amount", "currency", "status",
          "unknown_bill")
@@ -117,3 +117,11 @@ def _payout(payout: PayoutRow, accrued: Decimal, bills: list[Bill]) -> list[Diff
         found.append(diff("status", f"{payout.status} paid {hub_paid}", f"{bill.status} paid {bill.paid_amount}",
                           f"bill {bill.bill_id}"))
     return found
+
+
+def record(session: Session, period: str, diffs: list[Difference], at: datetime) -> None:
+    """Keep what a reconciliation found: the `reconciliation` alert fires on the period's latest result."""
+    kinds: dict[str, int] = defaultdict(int)
+    for diff in diffs:
+        kinds[diff.kind] += 1
+    session.add(ReconcileRunRow(period=period, ran_at=at, differences=len(diffs), kinds=dict(kinds)))

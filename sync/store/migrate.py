@@ -7,6 +7,8 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.exc import SQLAlchemyError
 
 import migrations
 from sync.store import make_engine
@@ -25,6 +27,24 @@ def alembic_config(url: str) -> Config:
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the database at `url` to `revision` (creates every table on a new database)."""
     command.upgrade(alembic_config(url), revision)
+
+
+def behind(url: str) -> str | None:
+    """Why the database at `url` cannot be used as it is (unreachable, or not at the newest schema); None when ready."""
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        return f"cannot connect: {exc.__class__.__name__}: {reason}"
+    finally:
+        engine.dispose()
+    if current == head:
+        return None
+    where = f"at revision {current}" if current else "empty (no schema yet)"
+    return f"the hub is {where}, this version needs {head}: run `partnersync db upgrade`"
 
 
 def revision(url: str, message: str) -> None:

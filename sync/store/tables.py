@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from sync.store.types import Amount, JSONType, UTCDateTime
@@ -343,10 +343,14 @@ class ApiUsageRow(Base):
 
 
 class AlertRow(Base):
-    """Alert history: one row per firing, resolved when the condition clears."""
+    """Alert history: one row per firing, resolved when the condition clears; at most one firing per subject."""
 
     __tablename__ = "alerts"
-    __table_args__ = (Index("ix_alerts_rule_subject_state", "rule", "subject", "state"),)
+    __table_args__ = (
+        Index("ix_alerts_rule_subject_state", "rule", "subject", "state"),
+        Index("uq_alerts_firing", "rule", "subject", unique=True, sqlite_where=text("state = 'firing'"),
+              postgresql_where=text("state = 'firing'")),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     rule: Mapped[str] = mapped_column(String(32))
@@ -356,6 +360,19 @@ class AlertRow(Base):
     value: Mapped[float | None]
     fired_at: Mapped[datetime] = mapped_column(default=now)
     resolved_at: Mapped[datetime | None]
+
+
+class ReconcileRunRow(Base):
+    """What `partnersync reconcile` found for a period: the alert on differences reads the latest one."""
+
+    __tablename__ = "reconcile_runs"
+    __table_args__ = (Index("ix_reconcile_runs_period_ran", "period", "ran_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    period: Mapped[str] = mapped_column(String(7))
+    ran_at: Mapped[datetime] = mapped_column(default=now)
+    differences: Mapped[int] = mapped_column(Integer, default=0)
+    kinds: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class WebhookEventRow(Base):

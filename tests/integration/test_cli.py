@@ -22,6 +22,13 @@ def test_version_and_help(workdir: Path) -> None:
         assert result.returncode == 0 and "Usage" in result.stdout, args
 
 
+def test_a_hub_without_its_schema_is_named_not_a_traceback(workdir: Path) -> None:
+    result = run("status", cwd=workdir)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "database_url: the hub is empty (no schema yet)" in result.stderr
+    assert "run `partnersync db upgrade`" in result.stderr
+
+
 def test_upgrade_then_status_on_sqlite(workdir: Path) -> None:
     assert run("db", "upgrade", cwd=workdir).returncode == 0
     assert (workdir / "partnersync.db").exists()

@@ -72,3 +72,18 @@ def test_round_trip_rules_conflicts_and_fixed_point(
     assert sum(r.records_out for r in reports) == 0
     assert sf.faults.count(r"composite/sobjects", "PATCH") == 0
     assert hs.faults.count(r"/batch/(upsert|update|archive|associate)") == 0
+
+
+def test_a_partner_created_from_hubspot_stays_in_the_salesforce_pull(
+        store: Store, crms: tuple[SalesforceSandbox, HubSpotSandbox]) -> None:
+    """The Account we create is not IsPartner (only enabling a partner sets that), yet its edits come back."""
+    sf, hs = crms
+    hs.create("companies", {"name": "Northwind Traders", "domain": "northwind.example", "country": "US"})
+    config = settings(sf, hs)
+    Engine(store, config).cycle()
+    [account] = [a for a in sf.org.table("Account").values() if a["Name"] == "Northwind Traders"]
+    assert not account.get("IsPartner")
+
+    sf.update("Account", account["Id"], Name="Northwind Traders Inc")
+    Engine(store, config).cycle()
+    assert company(hs, "Northwind Traders Inc")

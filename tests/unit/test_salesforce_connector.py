@@ -60,8 +60,9 @@ def test_pull_follows_next_records_url_and_reads_the_limit_header() -> None:
     assert pages[1].deleted == ["001B"]
     assert pages[1].cursor == Cursor(datetime(2026, 1, 2, 3, 4, 6, tzinfo=UTC), "001B")
     soql = query_of(0)
-    assert "FROM Account WHERE (IsPartner = true) AND (SystemModstamp > 2026-01-01T00:00:00+00:00 OR " \
-           "(SystemModstamp = 2026-01-01T00:00:00+00:00 AND Id > '001\\'Z')) ORDER BY SystemModstamp, Id" in soql
+    assert "FROM Account WHERE ((IsPartner = true) OR PartnerSync_Id__c != null) AND " \
+           "(SystemModstamp > 2026-01-01T00:00:00+00:00 OR (SystemModstamp = 2026-01-01T00:00:00+00:00 " \
+           "AND Id > '001\\'Z')) ORDER BY SystemModstamp, Id" in soql
     assert responses.calls[0].request.headers["Sforce-Query-Options"] == "batchSize=2000"
     assert (conn.usage.calls, conn.usage.used, conn.usage.limit, conn.usage.remaining) == (2, 11, 15000, 14989)
 
