@@ -5,7 +5,7 @@ The phonetic key (partners.phonetic_key, deals.customer_phonetic) used to drop n
 release (`mapping.names.phonetic_key`) on the stored name keys. No schema change.
 
 Revision ID: dedup2
-Revises: dedup1
+Revises: health1
 """
 from collections.abc import Sequence
 
@@ -15,7 +15,7 @@ from alembic import op
 from mapping.names import phonetic_key
 
 revision: str = "dedup2"
-down_revision: str | None = "dedup1"
+down_revision: str | None = "health1"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -11,7 +11,7 @@ from sync.store.tables import DealRow, PartnerRow
 
 def test_keys_with_digits_are_recomputed_and_others_left_alone(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'hub.db'}"
-    upgrade(url, "dedup1")
+    upgrade(url, "health1")
     store = Store(url)
     with store.session() as s:  # keys as the release before wrote them (digits dropped)
         s.add_all([PartnerRow(id="p1", name="Route 66 Diner", name_key="route 66 diner", phonetic_key="RTTNR"),
