@@ -73,7 +73,7 @@ class StreamStatus:
 
 def streams(store: Store, settings: Settings | None = None, at: datetime | None = None) -> list[StreamStatus]:
     """One status per stream that has ever run, has quarantined records or has outbox rows, sorted."""
-    alerts = (settings or Settings()).alerts
+    alerts = settings.alerts if settings is not None else AlertSettings()
     at = at or now()
     with store.session() as session:
         found = _runs(session, at)
