@@ -120,15 +120,15 @@ def guarded_run(eng: Engine, system: str, entity: str, *, full: bool = False, pu
 
 
 @dramatiq.actor(queue_name="sync", max_retries=10, on_retry_exhausted="dead_letter", time_limit=STREAM_TTL_MS)
-def sync_stream(system: str, entity: str, full: bool = False) -> str:
-    """Pull then push one system x entity stream."""
-    return guarded_run(engine(), system, entity, full=full)
+def sync_stream(system: str, entity: str, full: bool = False) -> None:
+    """Pull then push one system x entity stream (the outcome is its `sync_runs` row)."""
+    guarded_run(engine(), system, entity, full=full)
 
 
 @dramatiq.actor(queue_name="push", max_retries=10, on_retry_exhausted="dead_letter", time_limit=STREAM_TTL_MS)
-def push_stream(system: str, entity: str) -> str:
+def push_stream(system: str, entity: str) -> None:
     """Drain one stream's outbox (after `errors retry` or rules that queued write-backs)."""
-    return guarded_run(engine(), system, entity, pull=False)
+    guarded_run(engine(), system, entity, pull=False)
 
 
 @dramatiq.actor(queue_name="sync")

@@ -111,7 +111,11 @@ def _serve(run: "Demo", loaded: Settings, port: int) -> None:
     assert run.store is not None and run.pulls is not None
     app_ = create_app(loaded, run.store, on_hubspot_events=run.pulls, systems=run.pulls.engine.systems)
     run.deliver_webhooks(f"http://127.0.0.1:{port}/webhooks/hubspot")
+    config = run.write_config(run.database.with_suffix(".yaml"))
     console.print(f"HubSpot sandbox: {run.hubspot.url} sends each change as a signed webhook to "
                   f"http://127.0.0.1:{port}/webhooks/hubspot, pulled at once (docs/demo.md)", highlight=False)
+    console.print(f"the sandboxes stay up meanwhile; in another shell: export PARTNERSYNC_CONFIG={config}\n"
+                  "  then: partnersync status | partnersync sync --once | dramatiq worker | periodiq worker",
+                  highlight=False)
     console.print(f"dashboard: http://127.0.0.1:{port}/  (Ctrl-C to stop)")
     uvicorn.run(app_, host="127.0.0.1", port=port, log_level="warning")

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import yaml
 from sqlalchemy import select
@@ -60,6 +61,7 @@ class Demo:
         self.netsuite_server = SandboxServer(self.netsuite.app)
         self._stack = contextlib.ExitStack()
         self.settings: Settings | None = None
+        self.config: dict[str, Any] = {}
         self.store: Store | None = None
         self.pulls: BackgroundPulls | None = None
         self.webhooks: Deliveries | None = None
@@ -72,7 +74,7 @@ class Demo:
         url = f"sqlite:///{self.database}"
         upgrade(url)
         program = yaml.safe_load(EXAMPLE.read_text())["program"]
-        self.settings = Settings.model_validate({
+        self.config = {
             "database_url": url,
             "salesforce": {"instance_url": self.salesforce.url, "access_token": self.salesforce.access_token,
                            "login_url": self.salesforce.url, "verify_tls": self.salesforce.ca_file,
@@ -83,7 +85,8 @@ class Demo:
                     "netsuite": {"account_id": "1234567_SB1", "consumer_key": "ck", "consumer_secret": "cs",
                                  "token_id": "tk", "token_secret": "ts"}},
             "program": program,
-        })
+        }
+        self.settings = Settings.model_validate(self.config)
         self.store = Store(url)
         return self.settings
 
@@ -92,6 +95,13 @@ class Demo:
         assert self.settings is not None and self.settings.hubspot.client_secret is not None
         self.webhooks = Deliveries(url, self.settings.hubspot.client_secret.get_secret_value())
         self.hubspot.on_change = self.webhooks
+
+    def write_config(self, path: Path) -> Path:
+        """The demo's settings as a file, so workers and commands can run against the live sandboxes."""
+        note = ("# Written by `partnersync demo` for its sandboxes (local, throw-away credentials);\n"
+                "# valid while the demo serves. Use: PARTNERSYNC_CONFIG=<this file> dramatiq worker\n")
+        path.write_text(note + yaml.safe_dump(self.config, sort_keys=False), encoding="utf-8")
+        return path
 
     def stop(self) -> None:
         self.hubspot.on_change = None

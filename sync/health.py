@@ -73,7 +73,7 @@ class StreamStatus:
 
 def streams(store: Store, settings: Settings | None = None, at: datetime | None = None) -> list[StreamStatus]:
     """One status per stream that has ever run, has quarantined records or has outbox rows, sorted."""
-    alerts = (settings or Settings()).alerts
+    alerts = settings.alerts if settings is not None else AlertSettings()
     at = at or now()
     with store.session() as session:
         found = _runs(session, at)
@@ -189,9 +189,7 @@ def _stream(system: str, entity: str, runs: list[SyncRunRow], success: SyncRunRo
     status.records_in, status.records_out = latest.records_in, latest.records_out
     status.errors = {k: int(v) for k, v in (latest.errors or {}).items() if int(v)}
     status.duration_ms, status.api_calls = latest.duration_ms, latest.api_calls
-    record_errors = sum(v for k, v in status.errors.items() if k not in RUN_LEVEL)
-    handled = max(latest.records_in + latest.records_out, record_errors)
-    status.error_rate_percent = round(100.0 * record_errors / handled, 1) if handled else None
+    status.error_rate_percent = error_rate(status.errors, latest.records_in, latest.records_out)
     for run in runs:
         if run.status not in FAILED:
             break
@@ -202,6 +200,13 @@ def _stream(system: str, entity: str, runs: list[SyncRunRow], success: SyncRunRo
         status.last_success_at = success.finished_at
         status.lag_seconds = max(int((at - synced_through(runs, success)).total_seconds()), 0)
     return status
+
+
+def error_rate(errors: dict[str, int], records_in: int, records_out: int) -> float | None:
+    """Record errors as a percent of the records a run handled (run-level errors are not records)."""
+    failed = sum(int(n) for kind, n in errors.items() if kind not in RUN_LEVEL)
+    handled = max(records_in + records_out, failed)
+    return round(100.0 * failed / handled, 1) if handled else None
 
 
 def synced_through(runs: list[SyncRunRow], success: SyncRunRow) -> datetime:

@@ -45,7 +45,8 @@ def _scrub(_logger: object, _method: str, event: MutableMapping[str, Any]) -> Mu
 
 
 def masked(value: Any) -> Any:
-    """`value` with every configured secret replaced (strings, and those inside dicts and lists)."""
+    """`value` with every remembered secret replaced (strings, and those inside dicts and lists): the last
+    guard for log lines, stored run messages and what pages show."""
     if isinstance(value, str):
         for secret in _secrets:
             value = value.replace(secret, MASK)
@@ -66,4 +67,3 @@ def configure(level: str = "INFO", *, json: bool = True) -> None:
         logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
-
