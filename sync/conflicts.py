@@ -62,10 +62,12 @@ class Rival:
     customer_key: str | None
     registered: datetime
     families: set[str] = field(default_factory=set)  # the product families it shares with the checked deal
+    known: set[str] = field(default_factory=set)  # rules already recorded between the two deals
 
 
-# id, partner, partner deal?, domain, country, name key, registered, shared family
-RivalsQuery = Select[str, str | None, bool, str | None, str | None, str | None, datetime, str]
+_CONFLICT = RegistrationConflictRow
+# id, partner, partner deal?, domain, country, name key, registered, shared family, rule already recorded
+RivalsQuery = Select[str, str | None, bool, str | None, str | None, str | None, datetime, str, str | None]
 
 
 def _rivals_query(by_domain: bool, by_name: bool) -> RivalsQuery:
@@ -73,7 +75,7 @@ def _rivals_query(by_domain: bool, by_name: bool) -> RivalsQuery:
 
     Same customer = same domain, or in the same country the same name key or the same phonetic key
     (three index equalities), so the candidate set is the customer's own deals, not a range scan. One row per
-    (rival, shared product family).
+    (rival, shared product family, conflict already recorded between the two): one round trip per check.
     """
     same_customer = []
     if by_domain:
@@ -89,10 +91,13 @@ def _rivals_query(by_domain: bool, by_name: bool) -> RivalsQuery:
                           or_(DealRow.expires_at.is_(None), DealRow.expires_at > bindparam("now")))
     open_direct = and_(DealRow.is_partner_deal.is_(False), DealRow.stage == "open")
     mine = aliased(DealProductRow)
+    known = or_(and_(_CONFLICT.deal_id == bindparam("deal_id"), _CONFLICT.other_deal_id == DealRow.id),
+                and_(_CONFLICT.deal_id == DealRow.id, _CONFLICT.other_deal_id == bindparam("deal_id")))
     return (select(DealRow.id, DealRow.partner_id, DealRow.is_partner_deal, DealRow.customer_domain,
                    DealRow.customer_country, DealRow.customer_key,
-                   func.coalesce(DealRow.registered_at, DealRow.created_at), DealProductRow.family)
+                   func.coalesce(DealRow.registered_at, DealRow.created_at), DealProductRow.family, _CONFLICT.rule)
             .join(DealProductRow, DealProductRow.deal_id == DealRow.id)
+            .outerjoin(_CONFLICT, known)
             .where(or_(*same_customer), DealRow.id != bindparam("deal_id"), DealRow.deleted_at.is_(None),
                    or_(active_partner, open_direct),
                    DealProductRow.family.in_(select(mine.family).where(mine.deal_id == bindparam("deal_id"))))
@@ -112,11 +117,13 @@ def rivals(session: Session, deal: DealRow, now: datetime) -> list[Rival]:
         return []
     found: dict[str, Rival] = {}
     rows = session.connection().execute(_RIVALS[shape], params)  # Core: plain rows, no ORM loading
-    for deal_id, partner_id, partner_deal, domain, country, key, registered, family in rows:
+    for deal_id, partner_id, partner_deal, domain, country, key, registered, family, rule in rows:
         rival = found.get(deal_id)
         if rival is None:
             rival = found[deal_id] = Rival(deal_id, partner_id, partner_deal, domain, country, key, registered)
         rival.families.add(family)
+        if rule is not None:
+            rival.known.add(rule)
     return list(found.values())
 
 
@@ -152,17 +159,6 @@ def _reason(rule: str, other_id: str) -> str:
         "duplicate_registration": f"same partner registered this deal already (deal {other_id})",
         "direct_opportunity": f"open direct opportunity for this customer (deal {other_id})",
     }[rule]
-
-
-_CONFLICT = RegistrationConflictRow
-_EXISTING = select(_CONFLICT.deal_id, _CONFLICT.other_deal_id, _CONFLICT.rule).where(
-    or_(_CONFLICT.deal_id == bindparam("deal_id"), _CONFLICT.other_deal_id == bindparam("deal_id")))
-
-
-def _existing(session: Session, deal_id: str) -> set[tuple[str, str]]:
-    """(other deal, rule) pairs already recorded with `deal_id`, either way round."""
-    rows = session.connection().execute(_EXISTING, {"deal_id": deal_id})
-    return {(b if a == deal_id else a, rule) for a, b, rule in rows}
 
 
 def decide(conflict: RegistrationConflictRow, winner_id: str, loser: DealRow, resolution: str, by: str,
@@ -206,11 +202,10 @@ def _check(session: Session, rules: Registration, deal: DealRow, now: datetime,
         return []
     others = [o for o in rivals(session, deal, now) if deal.is_partner_deal or o.is_partner_deal]
     found = [(o, e) for o in others if (e := evidence(deal, o, rules)) is not None]
-    known = _existing(session, deal.id) if found else set()
     created: list[RegistrationConflictRow] = []
     for other, why in found:
         rule = _rule(deal, other)
-        if (other.id, rule) in known:
+        if rule in other.known:
             continue
         deal_first = (_registered(deal), deal.id) < (other.registered, other.id)
         first_id, second_id = (deal.id, other.id) if deal_first else (other.id, deal.id)
