@@ -14,6 +14,7 @@ from sqlalchemy import Executable, bindparam, delete, insert, or_, select, updat
 from sqlalchemy.orm import Session
 
 from mapping import normalize
+from mapping.names import name_key, phonetic_key
 from sync.store.tables import Base, DealProductRow, DealRow, PartnerRow, new_id
 
 PARTNER_FIELDS = ("name", "website", "email", "phone", "street", "city", "postal_code", "country", "tax_id",
@@ -123,6 +124,11 @@ class Writer:
         assert hub_id is not None
         row = self.created.get(hub_id) or self.changed.setdefault(hub_id, {})
         row.update(columns(self.entity, changes))
+        if self.entity == "partner" and "name" in changes:
+            # the name's blocking keys travel with it: the dedup rule re-keys the partner in the same
+            # transaction and then has nothing to write (no UPDATE per partner)
+            row["name_key"] = key = name_key(changes["name"])
+            row["phonetic_key"] = phonetic_key(key)
         if "products" in changes:
             self.products[hub_id] = changes["products"] or []
         known = self.modified.get(hub_id)
