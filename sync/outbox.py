@@ -5,10 +5,12 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from sync.store.tables import ExternalLinkRow, OutboxRow
+from sync.store.tables import Base, ExternalLinkRow, OutboxRow
+
+OUTBOX = Base.metadata.tables[OutboxRow.__tablename__]
 
 
 def payload_hash(payload: dict[str, Any]) -> str:
@@ -46,3 +48,13 @@ def enqueue(
     ]
     session.add_all(rows)
     return rows
+
+
+def enqueue_many(session: Session, rows: list[tuple[str, str, str]], *, payload: dict[str, Any],
+                 run_id: str | None = None) -> None:
+    """Queue one `payload` for many (entity, hub id, system) at once: a single executemany for a page."""
+    if rows:
+        digest = payload_hash(payload)
+        session.execute(insert(OUTBOX), [
+            {"system": system, "entity": entity, "hub_id": hub_id, "operation": "upsert", "payload": payload,
+             "payload_hash": digest, "run_id": run_id} for entity, hub_id, system in rows])

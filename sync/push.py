@@ -19,7 +19,7 @@ from sync import links, quarantine, records
 from sync.fieldrules import pushable
 from sync.outbox import payload_hash
 from sync.store import Store
-from sync.store.tables import ExternalLinkRow, OutboxRow, now
+from sync.store.tables import OutboxRow, now
 from sync.systems import System
 
 CHUNK = 1000
@@ -65,8 +65,7 @@ def _push_chunk(store: Store, settings: Settings, system: System, fmap: FieldMap
         hub = records.values(session, entity, [h for h in grouped if h not in archive], settings.program.currency)
         linked = links.by_hub(session, entity, system.name, grouped)
         outgoing, waiting = _records(session, settings, system, fmap, entity, hub, linked, run_id, report)
-        unchanged = [h for h, (record, _) in outgoing.items()
-                     if h in linked and linked[h].last_pushed_hash == payload_hash(record)]
+        unchanged = [h for h, out in outgoing.items() if h in linked and linked[h].last_pushed_hash == out.digest]
         _close(session, [i for h in unchanged for i in grouped[h]], "sent", "unchanged")
         report.unchanged += len(unchanged)
         report.waiting += len(waiting)
@@ -74,7 +73,7 @@ def _push_chunk(store: Store, settings: Settings, system: System, fmap: FieldMap
         outgoing.pop(hub_id)
     doomed = {h: linked[h].external_id for h in archive if h in linked and not linked[h].archived}
     try:
-        results = system.connector.push(entity, [record for record, _ in outgoing.values()]) if outgoing else []
+        results = system.connector.push(entity, [out.record for out in outgoing.values()]) if outgoing else []
         archived = system.connector.archive(entity, list(doomed.values())) if doomed else []
     except RateLimited:
         report.rate_limited = True
@@ -82,27 +81,38 @@ def _push_chunk(store: Store, settings: Settings, system: System, fmap: FieldMap
     with store.session() as session:
         by_key = {r.key: r for r in results}
         known = links.by_hub(session, entity, system.name, list(outgoing))
-        sent: list[str] = []
-        for hub_id, (record, snapshot) in outgoing.items():
-            if _settle(session, system.name, entity, hub_id, record, snapshot, by_key.get(hub_id), grouped[hub_id],
-                       run_id, report, known.get(hub_id)):
-                sent.append(hub_id)
-        quarantine.resolve(session, system.name, entity, sent, direction="out")
-        _close(session, [i for h in sent for i in grouped[h]], "sent", None)
+        settled = {hub_id: link for hub_id, out in outgoing.items()
+                   if (link := _settle(session, system.name, entity, hub_id, out, by_key.get(hub_id), grouped[hub_id],
+                                       run_id, report, known.get(hub_id)))}
+        links.save(session, settled.values())
+        quarantine.resolve(session, system.name, entity, list(settled), direction="out")
+        _close(session, [i for h in settled for i in grouped[h]], "sent", None)
         gone = {r.key for r in archived if r.success}
-        for link in links.by_hub(session, entity, system.name, doomed).values():
-            link.archived = link.archived or link.external_id in gone
+        ended = [link for link in links.by_hub(session, entity, system.name, doomed).values()
+                 if not link.archived and link.external_id in gone]
+        for link in ended:
+            link.archived = True
+        links.save(session, ended)
         _close(session, [i for h in archive for i in grouped[h]], "sent", None)
 
 
+@dataclass
+class Outgoing:
+    """A system record to push, the snapshot it leaves behind and its hash (our echo, when it comes back)."""
+
+    record: Record
+    snapshot: dict[str, Any]
+    digest: str
+
+
 def _records(session: Session, settings: Settings, system: System, fmap: FieldMap[Any], entity: str,
-             hub: dict[str, dict[str, Any]], linked: dict[str, ExternalLinkRow], run_id: str | None,
-             report: PushReport) -> tuple[dict[str, tuple[Record, dict[str, Any]]], list[str]]:
-    """System records to push, with the snapshot each leaves behind; records whose references wait."""
+             hub: dict[str, dict[str, Any]], linked: dict[str, links.Link], run_id: str | None,
+             report: PushReport) -> tuple[dict[str, Outgoing], list[str]]:
+    """System records to push; records whose references wait."""
     writable = {f.unified for f in fmap.fields if not f.read_only}
     refs = {u: links.by_hub(session, e, system.name, [v[u] for v in hub.values() if v.get(u)])
             for u, e in fmap.references.items()}
-    outgoing: dict[str, tuple[Record, dict[str, Any]]] = {}
+    outgoing: dict[str, Outgoing] = {}
     waiting = []
     for hub_id, current in hub.items():
         values = {k: v for k, v in pushable(settings.program, entity, system.name, current).items() if k in writable}
@@ -128,7 +138,7 @@ def _records(session: Session, settings: Settings, system: System, fmap: FieldMa
                            message=f"{system.name} {entity} {hub_id}: {exc.errors()[0]['msg']}", raw=record,
                            hub_id=hub_id, external_id=hub_id, run_id=run_id)
             continue
-        outgoing[hub_id] = (record, snapshot)
+        outgoing[hub_id] = Outgoing(record, snapshot, payload_hash(record))
     return outgoing, waiting
 
 
@@ -156,29 +166,27 @@ def typed(fmap: FieldMap[Any], current: dict[str, Any], values: dict[str, Any]) 
     return {k: getattr(model, k) if k in fields and k not in fmap.references else v for k, v in values.items()}
 
 
-def _settle(session: Session, system: str, entity: str, hub_id: str, record: Record, snapshot: dict[str, Any],
-            result: PushResult | None, row_ids: list[int], run_id: str | None, report: PushReport,
-            link: ExternalLinkRow | None) -> bool:
-    """Link and remember one pushed record (True), or quarantine its failure (False); the caller closes
-    the outbox rows of the successes in one statement."""
+def _settle(session: Session, system: str, entity: str, hub_id: str, out: Outgoing, result: PushResult | None,
+            row_ids: list[int], run_id: str | None, report: PushReport, link: links.Link | None) -> links.Link | None:
+    """The link of one pushed record, updated to remember it, or None after quarantining its failure; the
+    caller saves the links and closes the outbox rows of the successes, each in one statement."""
     if result is None or not result.success or not (result.external_id or link):
         error = result.error if result is not None else None
         code = error.code if error else "NO_RESULT"
         report.errors["remote"] += 1
         quarantine.put(session, system=system, entity=entity, category="remote", direction="out",
                        message=f"{system} {entity} {hub_id}: {error or 'no result for this record'}",
-                       field=error.fields[0] if error and error.fields else None, raw=record, hub_id=hub_id,
+                       field=error.fields[0] if error and error.fields else None, raw=out.record, hub_id=hub_id,
                        external_id=hub_id, run_id=run_id)
         _close(session, row_ids, "failed", code)
-        return False
+        return None
     if link is None:
-        link = ExternalLinkRow(entity=entity, hub_id=hub_id, system=system, external_id=str(result.external_id))
-        session.add(link)
-    link.last_pushed_hash = payload_hash(record)
-    link.last_synced_snapshot = {**(link.last_synced_snapshot or {}), **snapshot}
+        link = links.Link(entity=entity, hub_id=hub_id, system=system, external_id=str(result.external_id))
+    link.last_pushed_hash = out.digest
+    link.last_synced_snapshot = {**(link.last_synced_snapshot or {}), **out.snapshot}
     link.archived = False
     report.sent += 1
-    return True
+    return link
 
 
 def _close(session: Session, row_ids: list[int], status: str, note: str | None) -> None:
