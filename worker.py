@@ -93,10 +93,16 @@ def throttled(system: System) -> System:
 
 
 @cache
+def hub() -> Store:
+    """One connection pool to the hub per worker process."""
+    return Store(settings.database_url)
+
+
+@cache
 def engine() -> Engine:
     """One engine per worker process (connectors keep their sessions between messages)."""
     systems = {name: throttled(system) for name, system in build_all(settings).items()}
-    return Engine(Store(settings.database_url), settings, systems)
+    return Engine(hub(), settings, systems)
 
 
 def guarded_run(eng: Engine, system: str, entity: str, *, full: bool = False, pull: bool = True) -> str:
@@ -114,22 +120,22 @@ def guarded_run(eng: Engine, system: str, entity: str, *, full: bool = False, pu
 
 
 @dramatiq.actor(queue_name="sync", max_retries=10, on_retry_exhausted="dead_letter", time_limit=STREAM_TTL_MS)
-def sync_stream(system: str, entity: str, full: bool = False) -> str:
-    """Pull then push one system x entity stream."""
-    return guarded_run(engine(), system, entity, full=full)
+def sync_stream(system: str, entity: str, full: bool = False) -> None:
+    """Pull then push one system x entity stream (the outcome is its `sync_runs` row)."""
+    guarded_run(engine(), system, entity, full=full)
 
 
 @dramatiq.actor(queue_name="push", max_retries=10, on_retry_exhausted="dead_letter", time_limit=STREAM_TTL_MS)
-def push_stream(system: str, entity: str) -> str:
+def push_stream(system: str, entity: str) -> None:
     """Drain one stream's outbox (after `errors retry` or rules that queued write-backs)."""
-    return guarded_run(engine(), system, entity, pull=False)
+    guarded_run(engine(), system, entity, pull=False)
 
 
 @dramatiq.actor(queue_name="sync")
 def dead_letter(message: dict[str, Any], retry_info: dict[str, Any]) -> None:
     """A message out of retries: recorded as a `dead_letter` run so `status` shows it."""
     args = message.get("args") or ["?", "?"]
-    record_dead_letter(Store(settings.database_url), str(args[0]), str(args[1]), message.get("actor_name", "?"),
+    record_dead_letter(hub(), str(args[0]), str(args[1]), message.get("actor_name", "?"),
                        f"retries exhausted after {retry_info.get('retries')} attempts")
 
 
@@ -160,7 +166,7 @@ def incremental() -> None:
 @dramatiq.actor(queue_name="schedule", periodic=cron("* * * * *"))
 def evaluate_alerts() -> None:
     """Every minute: fire and resolve alerts (lag grows and SLAs pass even when no run finishes)."""
-    alerts.evaluate(engine().store, settings)
+    alerts.evaluate(hub(), settings)
 
 
 @dramatiq.actor(queue_name="schedule", periodic=cron("30 2 * * *"))

@@ -14,3 +14,4 @@ trap 'psql -q -h 127.0.0.1 -U postgres -d test -c "DROP DATABASE IF EXISTS $db W
 $py bench/conflicts.py --registrations 20000 --checks 200 --database-url "postgresql+psycopg://postgres@127.0.0.1:5432/$db"
 $py bench/incentives.py --deals 5000
 $py bench/erp.py --records 50
+$py bench/health.py --runs 50000 --deals 5000

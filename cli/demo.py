@@ -1,6 +1,7 @@
 """`partnersync demo`: the whole product against in-process sandboxes."""
 
 import os
+import socket
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -8,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from cli.app import app, console, err
+from cli.app import app, console, err, fail
 from cli.runs import StreamProgress
 from config import Settings
 
@@ -32,6 +33,8 @@ def demo(
     from sandbox.demo import Demo
     from sync.logs import configure
 
+    if serve and not _port_free(port):
+        raise fail(f"--port: 127.0.0.1:{port} is in use; pick another port or run with --no-serve")
     # the summary tells what the warnings would (rate limits, quarantine, alerts); PARTNERSYNC_LOG_LEVEL shows them
     configure(os.environ.get("PARTNERSYNC_LOG_LEVEL", "ERROR"))
     run = Demo(database.resolve(), records)
@@ -89,14 +92,30 @@ def summary(run: "Demo", result: "DemoResult") -> None:
         console.print(f"alert firing: {a.rule}: {a.message}", highlight=False)
 
 
+def _port_free(port: int) -> bool:
+    """Checked before the run, so a busy port is said at once, not after a minute of syncing."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: a closing socket is no owner
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def _serve(run: "Demo", loaded: Settings, port: int) -> None:
     import uvicorn
 
     from web.app import create_app
 
-    assert run.store is not None
-    app_ = create_app(loaded, run.store, on_hubspot_events=run.pulls, systems=run.pulls.engine.systems if run.pulls
-                      else None)
-    console.print(f"dashboard: http://127.0.0.1:{port}/  HubSpot webhooks: http://127.0.0.1:{port}/webhooks/hubspot"
-                  "  (Ctrl-C to stop)")
+    assert run.store is not None and run.pulls is not None
+    app_ = create_app(loaded, run.store, on_hubspot_events=run.pulls, systems=run.pulls.engine.systems)
+    run.deliver_webhooks(f"http://127.0.0.1:{port}/webhooks/hubspot")
+    config = run.write_config(run.database.with_suffix(".yaml"))
+    console.print(f"HubSpot sandbox: {run.hubspot.url} sends each change as a signed webhook to "
+                  f"http://127.0.0.1:{port}/webhooks/hubspot, pulled at once (docs/demo.md)", highlight=False)
+    console.print(f"the sandboxes stay up meanwhile; in another shell: export PARTNERSYNC_CONFIG={config}\n"
+                  "  then: partnersync status | partnersync sync --once | dramatiq worker | periodiq worker",
+                  highlight=False)
+    console.print(f"dashboard: http://127.0.0.1:{port}/  (Ctrl-C to stop)")
     uvicorn.run(app_, host="127.0.0.1", port=port, log_level="warning")

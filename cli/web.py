@@ -37,6 +37,7 @@ def serve(
     port = loaded.web.port if port is None else port
     if not _loopback(host) and (loaded.web.username is None or loaded.web.password is None):
         raise fail(f"--host {host}: set web.username and web.password to serve the dashboard beyond this machine")
+    hub = store(ctx)
     on_events: Any = None
     redis_url: str | None = None
     if probes.redis(loaded.redis_url) is None:
@@ -50,7 +51,7 @@ def serve(
         err.print("redis is unreachable: webhooks are accepted, their pulls wait for the next scheduled sync",
                   highlight=False)
     console.print(f"partnersync dashboard on http://{host}:{port}/", highlight=False)
-    uvicorn.run(create_app(loaded, store(ctx), on_events, redis_url=redis_url), host=host, port=port,
+    uvicorn.run(create_app(loaded, hub, on_events, redis_url=redis_url), host=host, port=port,
                 log_level="warning")
 
 

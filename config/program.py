@@ -117,7 +117,7 @@ class Dedup(_Rules):
     review: float = Field(default=0.75, gt=0, le=1)
     survivorship: dict[str, str] = {}
     preferred_system: str = "salesforce"
-    loser_action: Literal["archive", "merge", "ignore"] = "archive"
+    loser_action: Literal["archive", "ignore"] = "archive"
 
     @model_validator(mode="after")
     def _order(self) -> Self:

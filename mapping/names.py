@@ -19,7 +19,10 @@ _LEGAL_FORMS = (
     "nyrt", "sro", "doo", "dd", "ad", "ood", "eood", "sp z oo", "spzoo", "ou", "uab", "sia", "bhd",
     "sdn bhd", "tbk", "jsc", "ojsc", "pjsc", "ooo", "zao", "oao", "gk", "fzco", "fze", "fz llc", "wll",
 )
-_FORM_TOKENS = sorted({tuple(form.split()) for form in _LEGAL_FORMS}, key=len, reverse=True)
+# Forms by their last token, longest first: only those ending in a name's last word can end the name.
+_FORMS_BY_LAST: dict[str, list[tuple[str, ...]]] = {}
+for _form in sorted({tuple(form.split()) for form in _LEGAL_FORMS}, key=len, reverse=True):
+    _FORMS_BY_LAST.setdefault(_form[-1], []).append(_form)
 _AND = re.compile(r"\s*(&|\+)\s*|\b(und|et)\b")
 # Dots and apostrophes inside abbreviations join letters ("N.V." -> nv, "O'Brien" -> obrien).
 _JOINERS = re.compile("[.'\u2019]")
@@ -48,7 +51,7 @@ def _strip_forms(tokens: list[str]) -> list[str]:
             tokens = tokens[:-1]
             changed = True
             continue
-        for form in _FORM_TOKENS:
+        for form in _FORMS_BY_LAST.get(tokens[-1], ()):
             n = len(form)
             if len(tokens) > n and tuple(tokens[-n:]) == form:
                 tokens = tokens[:-n]
@@ -69,11 +72,34 @@ def name_key(value: object) -> str | None:
 
 
 def phonetic_key(key: str | None) -> str | None:
-    """Metaphone of the name key's words (spaces removed), so "Acme Sytems" and "Akme Systems" meet."""
+    """Metaphone of the name key's words (spaces removed), so "Acme Sytems" and "Akme Systems" meet.
+
+    A word of digits stays as it is (Metaphone would drop it): "Route 66" and "Route 9" are different firms.
+    """
     if not key:
         return None
-    code = "".join(jellyfish.metaphone(word) for word in key.split() if word != "and")
+    code = "".join(word if word.isdigit() else jellyfish.metaphone(word) for word in key.split() if word != "and")
     return code[:64] or None
+
+
+# Street types are written every which way ("Ave", "Avenue", none at all) and say little: dropped at the end.
+_STREET_TYPES = frozenset({
+    "st", "street", "ave", "av", "avenue", "rd", "road", "blvd", "boulevard", "dr", "drive", "ln", "lane", "pl",
+    "place", "ct", "court", "ter", "terrace", "pkwy", "parkway", "hwy", "highway", "sq", "square",
+})
+_DIRECTIONS = {"north": "n", "south": "s", "east": "e", "west": "w"}
+
+
+def street_key(value: object) -> str | None:
+    """The comparable form of a street address: "10 South Main Street" and "10 S. MAIN" give `10 s main`.
+
+    Directions become one letter, one trailing street type goes, and German "-strasse" is "-str".
+    """
+    tokens = [_DIRECTIONS.get(word, word) for word in _tokens(value)]
+    tokens = [word[:-4] if word.endswith("strasse") else word for word in tokens]
+    if len(tokens) > 1 and tokens[-1] in _STREET_TYPES:
+        tokens.pop()  # one only: "1 Court St" is on Court
+    return " ".join(tokens) or None
 
 
 def digits(value: object) -> str | None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import yaml
 from sqlalchemy import select
@@ -21,6 +22,7 @@ from config import Settings
 from connectors.erp import erp_connector
 from sandbox.demo_seed import Seeded, seed
 from sandbox.hubspot import HubSpotSandbox, ready
+from sandbox.hubspot_webhooks import Deliveries
 from sandbox.netsuite import NetSuiteSandbox
 from sandbox.salesforce import SalesforceSandbox
 from sandbox.server import SandboxServer
@@ -59,18 +61,20 @@ class Demo:
         self.netsuite_server = SandboxServer(self.netsuite.app)
         self._stack = contextlib.ExitStack()
         self.settings: Settings | None = None
+        self.config: dict[str, Any] = {}
         self.store: Store | None = None
         self.pulls: BackgroundPulls | None = None
+        self.webhooks: Deliveries | None = None
 
     def start(self) -> Settings:
         for sandbox in (self.salesforce, self.hubspot, self.netsuite_server):
             self._stack.enter_context(sandbox)
-        if self.database.exists():
-            self.database.unlink()
+        for stale in (self.database, *(self.database.with_name(self.database.name + s) for s in ("-wal", "-shm"))):
+            stale.unlink(missing_ok=True)  # a WAL left by an earlier run would be replayed into the new file
         url = f"sqlite:///{self.database}"
         upgrade(url)
         program = yaml.safe_load(EXAMPLE.read_text())["program"]
-        self.settings = Settings.model_validate({
+        self.config = {
             "database_url": url,
             "salesforce": {"instance_url": self.salesforce.url, "access_token": self.salesforce.access_token,
                            "login_url": self.salesforce.url, "verify_tls": self.salesforce.ca_file,
@@ -81,11 +85,28 @@ class Demo:
                     "netsuite": {"account_id": "1234567_SB1", "consumer_key": "ck", "consumer_secret": "cs",
                                  "token_id": "tk", "token_secret": "ts"}},
             "program": program,
-        })
+        }
+        self.settings = Settings.model_validate(self.config)
         self.store = Store(url)
         return self.settings
 
+    def deliver_webhooks(self, url: str) -> None:
+        """From now on every change in the HubSpot sandbox is posted to `url` as a signed v3 webhook."""
+        assert self.settings is not None and self.settings.hubspot.client_secret is not None
+        self.webhooks = Deliveries(url, self.settings.hubspot.client_secret.get_secret_value())
+        self.hubspot.on_change = self.webhooks
+
+    def write_config(self, path: Path) -> Path:
+        """The demo's settings as a file, so workers and commands can run against the live sandboxes."""
+        note = ("# Written by `partnersync demo` for its sandboxes (local, throw-away credentials);\n"
+                "# valid while the demo serves. Use: PARTNERSYNC_CONFIG=<this file> dramatiq worker\n")
+        path.write_text(note + yaml.safe_dump(self.config, sort_keys=False), encoding="utf-8")
+        return path
+
     def stop(self) -> None:
+        self.hubspot.on_change = None
+        if self.webhooks is not None:
+            self.webhooks.stop()
         if self.pulls is not None:
             self.pulls.stop()
         if self.store is not None:
@@ -103,9 +124,9 @@ class Demo:
         self.salesforce.faults.inject(403, path=r"/query", times=1, body=SF_LIMIT)
         self.hubspot.faults.inject(429, path=r"/objects/deals/search", times=1, body=HS_LIMIT,
                                    headers={"Retry-After": "1", "Content-Type": "application/json"})
-        result.runs += engine.cycle(entity="partner", progress=progress)
-        result.runs += engine.cycle(progress=progress)
-        result.runs += engine.cycle(progress=progress)
+        result.runs += engine.cycle(entity="partner", progress=progress)  # Salesforce: 403, stops cleanly
+        result.runs += engine.cycle(progress=progress)  # Salesforce resumes; HubSpot deals: 429, stop cleanly
+        result.runs += engine.cycle("hubspot", "deal", progress=progress)  # ... and resume from their cursor
         result.periods = self._payouts()
         result.runs += engine.cycle(progress=progress)  # bills to NetSuite, incentive figures to the CRMs
         bills = self.netsuite.bill_list()

@@ -4,7 +4,8 @@ CRM search (filterGroups OR'ed, filters AND'ed, one sort, `after` paging, 200 a 
 results cap past which HubSpot answers 400), object lists with `archived=true`, batch upsert by a
 unique `idProperty` (207 multi-status with per-record errors), batch update and archive, v4
 associations (default associate, batch read), properties and groups, rate-limit headers on every
-response and a real 10-second window (429 with HubSpot's error body and Retry-After).
+response and a real 10-second window (429 with HubSpot's error body and Retry-After). `on_change`
+hears every change (`sandbox.hubspot_webhooks.Deliveries` sends them as signed v3 webhooks).
 """
 
 import itertools
@@ -12,6 +13,7 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -69,6 +71,9 @@ class HubSpotSandbox(Served):
             for name in OBJECTS}
         self.groups: dict[str, set[str]] = {name: set() for name in OBJECTS}
         self.associations: dict[str, str] = {}  # deal id -> its (partner) company id
+        self.unique: dict[tuple[str, str, str], str] = {}  # (kind, unique property, value) -> live object id
+        # every change, as (kind, object id, creation|propertyChange|deletion): webhooks (sandbox.hubspot_webhooks)
+        self.on_change: Callable[[str, str, str], None] | None = None
         self.faults = Faults()
         self.lock = threading.RLock()
         self.calls: deque[float] = deque()
@@ -94,20 +99,41 @@ class HubSpotSandbox(Served):
             obj = {"id": object_id, "properties": props, "createdAt": iso(stamp), "updatedAt": iso(stamp),
                    "archived": False}
             self.objects[kind][object_id] = obj
+            self._index(kind, obj)
+            self._changed(kind, object_id, "creation")
             return obj
 
     def update(self, kind: str, object_id: str, properties: dict[str, Any], *, modified_ms: int | None = None) -> Obj:
         with self.lock:
             obj = self.objects[kind][object_id]
+            self._index(kind, obj, drop=True)
             obj["properties"].update({k: (None if v is None else str(v)) for k, v in properties.items()})
+            self._index(kind, obj)
             stamp = modified_ms or self.now_ms()
             obj["properties"]["hs_lastmodifieddate"] = obj["updatedAt"] = iso(stamp)
+            self._changed(kind, object_id, "propertyChange")
             return obj
 
     def archive(self, kind: str, object_id: str) -> None:
         with self.lock:
             obj = self.objects[kind][object_id]
             obj["archived"], obj["archivedAt"] = True, iso(self.now_ms())
+            self._index(kind, obj, drop=True)
+            self._changed(kind, object_id, "deletion")
+
+    def _changed(self, kind: str, object_id: str, change: str) -> None:
+        if self.on_change is not None:
+            self.on_change(kind, object_id, change)
+
+    def _index(self, kind: str, obj: Obj, *, drop: bool = False) -> None:
+        """Live objects by the values of unique properties, so an upsert finds its record without a scan."""
+        for name, spec in self.properties[kind].items():
+            value = obj["properties"].get(name)
+            if spec.get("hasUniqueValue") and value is not None:
+                if drop:
+                    self.unique.pop((kind, name, value), None)
+                else:
+                    self.unique[(kind, name, value)] = obj["id"]
 
     def associate(self, deal: str, company: str) -> None:
         """The deal's company (one partner company a deal, as partnersync reads it)."""
@@ -116,9 +142,12 @@ class HubSpotSandbox(Served):
 
     def define_properties(self, kind: str, *names: str, unique: str | None = None) -> None:
         """Custom properties as an admin (or `check_schema(create=True)`) would create them."""
-        for name in names:
-            self.properties[kind][name] = {"name": name, "type": "string", "groupName": "partnersync",
-                                           "hasUniqueValue": name == unique}
+        with self.lock:
+            for name in names:
+                self.properties[kind][name] = {"name": name, "type": "string", "groupName": "partnersync",
+                                               "hasUniqueValue": name == unique}
+            for obj in self.live(kind):
+                self._index(kind, obj)
 
     def live(self, kind: str) -> list[Obj]:
         with self.lock:
@@ -277,8 +306,8 @@ class HubSpotSandbox(Served):
                                    "message": f"Property values were not valid: {unknown[0]} does not exist",
                                    "context": {"ids": [str(item.get("id"))], "propertyName": unknown}})
                     continue
-                found = next((o for o in self.objects[kind].values() if not o["archived"]
-                              and o["properties"].get(prop) == str(item.get("id"))), None)
+                found_id = self.unique.get((kind, str(prop), str(item.get("id"))))
+                found = self.objects[kind][found_id] if found_id else None
                 obj = self.update(kind, found["id"], props) if found else self.create(kind, props)
                 results.append({**self._shown(obj, list(props)), "new": found is None})
         status = 207 if errors else 200
@@ -339,6 +368,8 @@ class HubSpotSandbox(Served):
             if body.get("groupName") not in self.groups[kind] | {"companyinformation", "dealinformation"}:
                 return error(400, "VALIDATION_ERROR", f"group {body.get('groupName')} does not exist")
             self.properties[kind][body["name"]] = dict(body)
+            for obj in self.live(kind):
+                self._index(kind, obj)
         return JSONResponse(body, status_code=201)
 
     def _groups(self, request: Request, kind: str, body: Any) -> Response:

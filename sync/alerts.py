@@ -88,6 +88,14 @@ def firing(store: Store) -> list[Alert]:
         return [_alert(row) for row in rows]
 
 
+def counts(store: Store) -> dict[str, int]:
+    """Alerts firing now per rule, every rule present (zero when quiet)."""
+    with store.session() as session:
+        found = dict(session.execute(select(AlertRow.rule, func.count()).where(AlertRow.state == FIRING)
+                                     .group_by(AlertRow.rule)).tuples().all())
+    return {rule: found.get(rule, 0) for rule in RULES} | found
+
+
 def history(store: Store, limit: int = 100) -> list[Alert]:
     """The newest `limit` alerts, firing or resolved, newest first."""
     with store.session() as session:

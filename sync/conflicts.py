@@ -8,12 +8,13 @@ family), never a scan; the fuzzy name score then decides among them.
 """
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import JaroWinkler
-from sqlalchemy import Select, and_, bindparam, exists, or_, select
+from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from config.program import Registration
@@ -37,18 +38,6 @@ def customer_similarity(a: str | None, b: str | None) -> float:
     return 0.5 * fuzz.token_sort_ratio(a, b) / 100 + 0.5 * JaroWinkler.normalized_similarity(a, b)
 
 
-_FAMILIES = select(DealProductRow.deal_id, DealProductRow.family).where(
-    DealProductRow.deal_id.in_(bindparam("ids", expanding=True)))
-
-
-def families(session: Session, deal_ids: Sequence[str]) -> dict[str, set[str]]:
-    """Product families per deal, in one query."""
-    found: dict[str, set[str]] = {deal_id: set() for deal_id in deal_ids}
-    for deal_id, family in session.execute(_FAMILIES, {"ids": list(deal_ids)}):
-        found[deal_id].add(family)
-    return found
-
-
 def refresh(deal: DealRow, rules: Registration, now: datetime) -> None:
     """Keys, protection window, expiry and approval SLA of one deal, from its own fields."""
     deal.customer_key = name_key(deal.customer_name)
@@ -61,11 +50,32 @@ def refresh(deal: DealRow, rules: Registration, now: datetime) -> None:
     deal.sla_breached = deal.is_partner_deal and deal.registration_status == "submitted" and due <= now
 
 
-def _rivals_query(by_domain: bool, by_name: bool) -> Select[Any]:
-    """Built once per shape with bind parameters: a check costs the lookups, not statement building.
+@dataclass(slots=True)
+class Rival:
+    """What the checks need of a possibly-conflicting deal: its columns, not a loaded ORM object."""
+
+    id: str
+    partner_id: str | None
+    is_partner_deal: bool
+    customer_domain: str | None
+    customer_country: str | None
+    customer_key: str | None
+    registered: datetime
+    families: set[str] = field(default_factory=set)  # the product families it shares with the checked deal
+    known: set[str] = field(default_factory=set)  # rules already recorded between the two deals
+
+
+_CONFLICT = RegistrationConflictRow
+# id, partner, partner deal?, domain, country, name key, registered, shared family, rule already recorded
+RivalsQuery = Select[str, str | None, bool, str | None, str | None, str | None, datetime, str, str | None]
+
+
+def _rivals_query(by_domain: bool, by_name: bool) -> RivalsQuery:
+    """Built once per shape with bind parameters: a check costs the lookup, not statement building.
 
     Same customer = same domain, or in the same country the same name key or the same phonetic key
-    (three index equalities), so the candidate set is the customer's own deals, not a range scan.
+    (three index equalities), so the candidate set is the customer's own deals, not a range scan. One row per
+    (rival, shared product family, conflict already recorded between the two): one round trip per check.
     """
     same_customer = []
     if by_domain:
@@ -75,21 +85,29 @@ def _rivals_query(by_domain: bool, by_name: bool) -> Select[Any]:
                                   DealRow.customer_country == bindparam("country")))
         same_customer.append(and_(DealRow.customer_country == bindparam("country"),
                                   DealRow.customer_phonetic == bindparam("phonetic")))
-    active_partner = and_(DealRow.is_partner_deal.is_(True), DealRow.registration_status.in_(ACTIVE),
+    # equalities, not IN (...): an expanding IN would rewrite the SQL text on every execution
+    status = or_(*(DealRow.registration_status == value for value in ACTIVE))
+    active_partner = and_(DealRow.is_partner_deal.is_(True), status,
                           or_(DealRow.expires_at.is_(None), DealRow.expires_at > bindparam("now")))
     open_direct = and_(DealRow.is_partner_deal.is_(False), DealRow.stage == "open")
     mine = aliased(DealProductRow)
-    overlap = exists().where(DealProductRow.deal_id == DealRow.id, DealProductRow.family.in_(
-        select(mine.family).where(mine.deal_id == bindparam("deal_id")).scalar_subquery()))
-    return (select(DealRow).where(or_(*same_customer), DealRow.id != bindparam("deal_id"),
-                                  DealRow.deleted_at.is_(None), or_(active_partner, open_direct), overlap)
+    known = or_(and_(_CONFLICT.deal_id == bindparam("deal_id"), _CONFLICT.other_deal_id == DealRow.id),
+                and_(_CONFLICT.deal_id == DealRow.id, _CONFLICT.other_deal_id == bindparam("deal_id")))
+    return (select(DealRow.id, DealRow.partner_id, DealRow.is_partner_deal, DealRow.customer_domain,
+                   DealRow.customer_country, DealRow.customer_key,
+                   func.coalesce(DealRow.registered_at, DealRow.created_at), DealProductRow.family, _CONFLICT.rule)
+            .join(DealProductRow, DealProductRow.deal_id == DealRow.id)
+            .outerjoin(_CONFLICT, known)
+            .where(or_(*same_customer), DealRow.id != bindparam("deal_id"), DealRow.deleted_at.is_(None),
+                   or_(active_partner, open_direct),
+                   DealProductRow.family.in_(select(mine.family).where(mine.deal_id == bindparam("deal_id"))))
             .limit(CANDIDATE_LIMIT))
 
 
 _RIVALS = {(d, k): _rivals_query(d, k) for d in (True, False) for k in (True, False) if d or k}
 
 
-def rivals(session: Session, deal: DealRow, now: datetime) -> list[DealRow]:
+def rivals(session: Session, deal: DealRow, now: datetime) -> list[Rival]:
     """Active deals for a possibly-same customer sharing a product family with `deal` (one query)."""
     params: dict[str, Any] = {"deal_id": deal.id, "now": now, "domain": deal.customer_domain}
     if deal.customer_key and deal.customer_country:
@@ -97,12 +115,21 @@ def rivals(session: Session, deal: DealRow, now: datetime) -> list[DealRow]:
     shape = (bool(deal.customer_domain), "key" in params)
     if shape not in _RIVALS:
         return []
-    return list(session.scalars(_RIVALS[shape], params))
+    found: dict[str, Rival] = {}
+    rows = session.connection().execute(_RIVALS[shape], params)  # Core: plain rows, no ORM loading
+    for deal_id, partner_id, partner_deal, domain, country, key, registered, family, rule in rows:
+        rival = found.get(deal_id)
+        if rival is None:
+            rival = found[deal_id] = Rival(deal_id, partner_id, partner_deal, domain, country, key, registered)
+        rival.families.add(family)
+        if rule is not None:
+            rival.known.add(rule)
+    return list(found.values())
 
 
-def evidence(deal: DealRow, other: DealRow, rules: Registration, shared: set[str]) -> dict[str, Any] | None:
+def evidence(deal: DealRow, other: Rival, rules: Registration) -> dict[str, Any] | None:
     """Why two deals are for the same customer, or None when they are not."""
-    found: dict[str, Any] = {"families": sorted(shared)}
+    found: dict[str, Any] = {"families": sorted(other.families)}
     if deal.customer_domain and deal.customer_domain == other.customer_domain:
         found["domain"] = deal.customer_domain
         return found
@@ -118,7 +145,7 @@ def _registered(deal: DealRow) -> datetime:
     return deal.registered_at or deal.created_at
 
 
-def _rule(deal: DealRow, other: DealRow) -> str:
+def _rule(deal: DealRow, other: Rival) -> str:
     if not other.is_partner_deal or not deal.is_partner_deal:
         return "direct_opportunity"
     if deal.partner_id is not None and deal.partner_id == other.partner_id:
@@ -126,36 +153,22 @@ def _rule(deal: DealRow, other: DealRow) -> str:
     return "customer_overlap"
 
 
-def _reason(rule: str, other: DealRow) -> str:
+def _reason(rule: str, other_id: str) -> str:
     return {
-        "customer_overlap": f"customer already registered by another partner (deal {other.id})",
-        "duplicate_registration": f"same partner registered this deal already (deal {other.id})",
-        "direct_opportunity": f"open direct opportunity for this customer (deal {other.id})",
+        "customer_overlap": f"customer already registered by another partner (deal {other_id})",
+        "duplicate_registration": f"same partner registered this deal already (deal {other_id})",
+        "direct_opportunity": f"open direct opportunity for this customer (deal {other_id})",
     }[rule]
 
 
-_EXISTING = select(RegistrationConflictRow.deal_id, RegistrationConflictRow.other_deal_id,
-                   RegistrationConflictRow.rule).where(or_(
-    and_(RegistrationConflictRow.deal_id == bindparam("deal_id"),
-         RegistrationConflictRow.other_deal_id.in_(bindparam("others", expanding=True))),
-    and_(RegistrationConflictRow.other_deal_id == bindparam("deal_id"),
-         RegistrationConflictRow.deal_id.in_(bindparam("others", expanding=True)))))
-
-
-def _existing(session: Session, deal_id: str, others: Sequence[str]) -> set[tuple[str, str]]:
-    """(other deal, rule) pairs already recorded between `deal_id` and any of `others`, either way round."""
-    rows = session.execute(_EXISTING, {"deal_id": deal_id, "others": list(others)})
-    return {(b if a == deal_id else a, rule) for a, b, rule in rows}
-
-
-def decide(conflict: RegistrationConflictRow, winner: DealRow, loser: DealRow, resolution: str, by: str,
+def decide(conflict: RegistrationConflictRow, winner_id: str, loser: DealRow, resolution: str, by: str,
            now: datetime) -> None:
     """Record the outcome: the loser's registration is rejected and carries the reason."""
-    conflict.status, conflict.winner_deal_id = "resolved", winner.id
+    conflict.status, conflict.winner_deal_id = "resolved", winner_id
     conflict.resolution, conflict.resolved_by, conflict.resolved_at = resolution, by, now
     if loser.is_partner_deal:
         loser.registration_status = "rejected"
-        loser.conflict_flag, loser.conflict_reason = True, _reason(conflict.rule, winner)
+        loser.conflict_flag, loser.conflict_reason = True, _reason(conflict.rule, winner_id)
 
 
 def check(session: Session, rules: Registration, deal: DealRow, now: datetime,
@@ -166,7 +179,7 @@ def check(session: Session, rules: Registration, deal: DealRow, now: datetime,
     """
     touched = {} if before is None else before
     touched.setdefault(deal.id, (deal, _state(deal)))
-    session.flush()  # the deal's products, if pending, must be visible to the lookups
+    session.flush()  # the deal's products, if pending, must be visible to the lookup
     with session.no_autoflush:
         refresh(deal, rules, now)
         created = _check(session, rules, deal, now, touched)
@@ -174,36 +187,40 @@ def check(session: Session, rules: Registration, deal: DealRow, now: datetime,
     return created
 
 
+def _load(session: Session, deal_id: str, touched: dict[str, tuple[DealRow, dict[str, Any]]]) -> DealRow:
+    """The ORM object of a rival the policy changes (most checks change only the deal checked)."""
+    row = session.get(DealRow, deal_id)
+    assert row is not None  # it was just found
+    touched.setdefault(row.id, (row, _state(row)))
+    return row
+
+
 def _check(session: Session, rules: Registration, deal: DealRow, now: datetime,
            touched: dict[str, tuple[DealRow, dict[str, Any]]]) -> list[RegistrationConflictRow]:
     active = deal.registration_status in ACTIVE if deal.is_partner_deal else deal.stage == "open"
     if not active or deal.deleted_at is not None:
         return []
-    created: list[RegistrationConflictRow] = []
     others = [o for o in rivals(session, deal, now) if deal.is_partner_deal or o.is_partner_deal]
-    if not others:
-        return created
-    shared = families(session, [deal.id, *(o.id for o in others)])
-    wanted = shared[deal.id]
-    found = {o.id: e for o in others if (e := evidence(deal, o, rules, wanted & shared[o.id])) is not None}
-    if not found:
-        return created
-    known = _existing(session, deal.id, list(found))
-    for other in others:
+    found = [(o, e) for o in others if (e := evidence(deal, o, rules)) is not None]
+    created: list[RegistrationConflictRow] = []
+    for other, why in found:
         rule = _rule(deal, other)
-        if other.id not in found or (other.id, rule) in known:
+        if rule in other.known:
             continue
-        touched.setdefault(other.id, (other, _state(other)))
-        first, second = sorted((deal, other), key=lambda d: (_registered(d), d.id))
-        conflict = RegistrationConflictRow(deal_id=second.id, other_deal_id=first.id, rule=rule,
-                                           evidence=found[other.id])
+        deal_first = (_registered(deal), deal.id) < (other.registered, other.id)
+        first_id, second_id = (deal.id, other.id) if deal_first else (other.id, deal.id)
+        conflict = RegistrationConflictRow(deal_id=second_id, other_deal_id=first_id, rule=rule, evidence=why)
         session.add(conflict)
         created.append(conflict)
         if rules.policy == "first_to_register" and rule != "direct_opportunity":
-            decide(conflict, first, second, "first_to_register", "policy", now)
-        else:
-            flagged, against = (second, first) if second.is_partner_deal else (first, second)
-            flagged.conflict_flag, flagged.conflict_reason = True, _reason(rule, against)
+            decide(conflict, first_id, _load(session, other.id, touched) if deal_first else deal,
+                   "first_to_register", "policy", now)
+            continue
+        # manual (or a direct opportunity): flag the later partner deal, else the partner deal
+        second_is_partner = other.is_partner_deal if deal_first else deal.is_partner_deal
+        flag_deal = not deal_first if second_is_partner else deal_first
+        flagged = deal if flag_deal else _load(session, other.id, touched)
+        flagged.conflict_flag, flagged.conflict_reason = True, _reason(rule, other.id if flag_deal else deal.id)
     return created
 
 
@@ -254,7 +271,7 @@ def resolve(session: Session, conflict_id: int, winner_id: str, by: str, note: s
     winner, loser = session.get(DealRow, winner_id), session.get(DealRow, loser_id)
     assert winner is not None and loser is not None  # foreign keys guarantee both
     before = {winner.id: _state(winner), loser.id: _state(loser)}
-    decide(conflict, winner, loser, note or "manual", by, now)
+    decide(conflict, winner.id, loser, note or "manual", by, now)
     winner.conflict_flag, winner.conflict_reason = False, None
     session.flush()
     for row in (winner, loser):

@@ -8,9 +8,11 @@ import codecs
 import csv
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 
-from sync.matching import FIELDS, Keys, clusters, keys, matches
+from sync.blocking import cluster
+from sync.matching import FIELDS, Keys, keys
 
 SAMPLE = 64 * 1024
 Progress = Callable[[int], None]
@@ -96,21 +98,28 @@ def read_rows(path: Path, id_column: str, fields: dict[str, str]) -> Iterator[tu
 
 def dedupe(path: Path, out: Path, id_column: str, fields: dict[str, str], threshold: float,
            progress: Progress | None = None) -> Result:
-    """Cluster the rows of `path` and write `id,cluster_id` (cluster id = id of its first row) to `out`."""
-    ids: list[str] = []
-    prepared: list[Keys] = []
-    for number, (row_id, values) in enumerate(read_rows(path, id_column, fields)):
-        ids.append(row_id)
-        prepared.append(keys(f"{number:012d}", values))
-        if progress is not None:
-            progress(number + 1)
-    found = clusters([k.id for k in prepared], matches(prepared, threshold))
+    """Cluster the rows of `path` and write `id,cluster_id` (cluster id = id of its first row) to `out`.
+
+    Rows stream through `sync.blocking.cluster`, so memory stays flat however long the file is.
+    """
+
+    def prepared() -> Iterator[Keys]:
+        for number, (row_id, values) in enumerate(read_rows(path, id_column, fields)):
+            yield keys(row_id, values)
+            if progress is not None:
+                progress(number + 1)
+
+    placed = cluster(prepared(), threshold)
+    head = next(placed, None)  # the whole input is read (and a bad column refused) before OUT is touched
+    rows = clusters = 0
     try:
         with out.open("w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(["id", "cluster_id"])
-            for number, row_id in enumerate(ids):
-                writer.writerow([row_id, ids[int(found[f"{number:012d}"])]])
+            for member in chain([head], placed) if head is not None else ():
+                writer.writerow([member.id, member.cluster_id])
+                rows += 1
+                clusters += member.first
     except OSError as exc:
         raise CsvError(f"{out}: cannot write ({exc.strerror})") from None
-    return Result(rows=len(ids), clusters=len(set(found.values())))
+    return Result(rows=rows, clusters=clusters)

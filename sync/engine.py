@@ -184,7 +184,7 @@ class Engine:
                 started_at=datetime.fromtimestamp(time.time() - (time.monotonic() - started), UTC),
                 finished_at=finished, records_in=report.records_in, errors=dict(report.errors),
                 api_calls=report.api_calls, duration_ms=int((time.monotonic() - started) * 1000),
-                newest_change_at=newest, message=report.message,
+                newest_change_at=newest, message=logs.masked(report.message),
                 lag_seconds=0 if caught_up or newest is None else int((finished - newest).total_seconds())))
             session.add(ApiUsageRow(system=report.system, used=usage.used, limit=usage.limit, window=usage.window,
                                     calls=report.api_calls))
@@ -203,7 +203,7 @@ class Engine:
                 run.api_calls = report.api_calls
                 run.errors = dict(report.errors)
                 if report.status != "success":
-                    run.status, run.message = report.status, report.message
+                    run.status, run.message = report.status, logs.masked(report.message)
 
 
 def summary(reports: list[RunReport]) -> list[dict[str, Any]]:

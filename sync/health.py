@@ -8,8 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from config import Settings
 from config.settings import AlertSettings
@@ -73,15 +73,17 @@ class StreamStatus:
 
 def streams(store: Store, settings: Settings | None = None, at: datetime | None = None) -> list[StreamStatus]:
     """One status per stream that has ever run, has quarantined records or has outbox rows, sorted."""
-    alerts = (settings or Settings()).alerts
+    alerts = settings.alerts if settings is not None else AlertSettings()
     at = at or now()
     with store.session() as session:
         found = _runs(session, at)
-        for system, entity, count in _count(session, SyncErrorRow, SyncErrorRow.status == "open"):
+        for system, entity, count in session.execute(
+                select(SyncErrorRow.system, SyncErrorRow.entity, func.count()).where(SyncErrorRow.status == "open")
+                .group_by(SyncErrorRow.system, SyncErrorRow.entity)):
             found.setdefault((system, entity), StreamStatus(system, entity)).quarantined = count
-        for system, entity, count in _count(session, OutboxRow, OutboxRow.status == "pending"):
+        for (system, entity), count in _backlog(session).items():
             found.setdefault((system, entity), StreamStatus(system, entity)).outbox_backlog = count
-        usage = api_usage(session)
+        usage = api_usage(session, {system for system, _ in found})
     for status in found.values():
         api = usage.get(status.system)
         if api is not None:
@@ -114,30 +116,56 @@ def judge(status: StreamStatus, alerts: AlertSettings) -> tuple[str, list[str]]:
     return (RED if red else AMBER if amber else GREEN), red + amber
 
 
-def api_usage(session: Session) -> dict[str, ApiStatus]:
-    """Per system, the newest usage row that carries the platform's numbers (else just the newest row)."""
+def api_usage(session: Session, systems: Iterable[str] | None = None) -> dict[str, ApiStatus]:
+    """Per system (default: every system that reported), the newest usage report carrying the platform's
+    numbers, else the newest report. Index seeks per system: the table grows by a row per run."""
     found: dict[str, ApiStatus] = {}
-    for only_reported in (True, False):
-        query = select(func.max(ApiUsageRow.id)).group_by(ApiUsageRow.system)
-        if only_reported:
-            query = query.where(ApiUsageRow.limit.is_not(None))
-        for row in session.scalars(select(ApiUsageRow).where(ApiUsageRow.id.in_(query))):
-            found.setdefault(row.system, ApiStatus(row.system, row.used, row.limit, row.window, row.recorded_at))
+    for system in sorted(set(systems) if systems is not None else {s for s, in _distinct(session, ApiUsageRow.system)}):
+        newest = select(ApiUsageRow).where(ApiUsageRow.system == system).order_by(
+            ApiUsageRow.recorded_at.desc(), ApiUsageRow.id.desc()).limit(1)
+        row = (session.scalars(newest.where(ApiUsageRow.limit.is_not(None))).first()
+               or session.scalars(newest).first())
+        if row is not None:
+            found[system] = ApiStatus(system, row.used, row.limit, row.window, row.recorded_at)
     return found
 
 
-def _count(session: Session, table: type[SyncErrorRow] | type[OutboxRow],
-           where: ColumnElement[bool]) -> Iterable[tuple[str, str, int]]:
-    rows = session.execute(select(table.system, table.entity, func.count()).where(where)
-                           .group_by(table.system, table.entity))
-    return [(system, entity, int(count)) for system, entity, count in rows]
+def stream_keys(session: Session) -> list[tuple[str, str]]:
+    """Every (system, entity) that ever ran."""
+    return [(system, entity) for system, entity in _distinct(session, SyncRunRow.system, SyncRunRow.entity)]
+
+
+def _distinct(session: Session, *columns: InstrumentedAttribute[str]) -> list[tuple[str, ...]]:
+    """Distinct values of an index's leading columns by seeking through the index (the next value after the
+    last one: same prefix and a greater next column, deepest first), where SELECT DISTINCT reads every row.
+    Plain equalities and one `>` per query: both SQLite and PostgreSQL seek on those."""
+    found: list[tuple[str, ...]] = []
+    first = select(*columns).order_by(*columns).limit(1)
+    while True:
+        queries = [first] if not found else [
+            first.where(*(c == v for c, v in zip(columns[:depth], found[-1], strict=False)),
+                        columns[depth] > found[-1][depth]) for depth in reversed(range(len(columns)))]
+        row = next((r for q in queries if (r := session.execute(q).first()) is not None), None)
+        if row is None:
+            return found
+        found.append(tuple(row))
+
+
+def _backlog(session: Session) -> dict[tuple[str, str], int]:
+    """Pending outbox rows per stream; sent rows stay in the table, so count by index range per stream."""
+    found = {}
+    for system, entity in _distinct(session, OutboxRow.system, OutboxRow.entity):
+        count = session.scalar(select(func.count()).where(OutboxRow.system == system, OutboxRow.entity == entity,
+                                                          OutboxRow.status == "pending"))
+        if count:
+            found[(system, entity)] = int(count)
+    return found
 
 
 def _runs(session: Session, at: datetime) -> dict[tuple[str, str], StreamStatus]:
     """Per stream, from its recent runs (newest first): the latest, the failing streak, dead letters, lag."""
     found: dict[tuple[str, str], StreamStatus] = {}
-    pairs = session.execute(select(SyncRunRow.system, SyncRunRow.entity).distinct())
-    for system, entity in pairs:
+    for system, entity in stream_keys(session):
         runs = list(session.scalars(
             select(SyncRunRow).where(SyncRunRow.system == system, SyncRunRow.entity == entity)
             .order_by(SyncRunRow.started_at.desc(), SyncRunRow.id).limit(RECENT_RUNS)))
@@ -161,9 +189,7 @@ def _stream(system: str, entity: str, runs: list[SyncRunRow], success: SyncRunRo
     status.records_in, status.records_out = latest.records_in, latest.records_out
     status.errors = {k: int(v) for k, v in (latest.errors or {}).items() if int(v)}
     status.duration_ms, status.api_calls = latest.duration_ms, latest.api_calls
-    record_errors = sum(v for k, v in status.errors.items() if k not in RUN_LEVEL)
-    handled = max(latest.records_in + latest.records_out, record_errors)
-    status.error_rate_percent = round(100.0 * record_errors / handled, 1) if handled else None
+    status.error_rate_percent = error_rate(status.errors, latest.records_in, latest.records_out)
     for run in runs:
         if run.status not in FAILED:
             break
@@ -174,6 +200,13 @@ def _stream(system: str, entity: str, runs: list[SyncRunRow], success: SyncRunRo
         status.last_success_at = success.finished_at
         status.lag_seconds = max(int((at - synced_through(runs, success)).total_seconds()), 0)
     return status
+
+
+def error_rate(errors: dict[str, int], records_in: int, records_out: int) -> float | None:
+    """Record errors as a percent of the records a run handled (run-level errors are not records)."""
+    failed = sum(int(n) for kind, n in errors.items() if kind not in RUN_LEVEL)
+    handled = max(records_in + records_out, failed)
+    return round(100.0 * failed / handled, 1) if handled else None
 
 
 def synced_through(runs: list[SyncRunRow], success: SyncRunRow) -> datetime:

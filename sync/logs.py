@@ -40,19 +40,21 @@ def _secret_values(value: Any) -> Iterator[str]:
 def _scrub(_logger: object, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     if _secrets:
         for key, value in event.items():
-            event[key] = _masked(value)
+            event[key] = masked(value)
     return event
 
 
-def _masked(value: Any) -> Any:
+def masked(value: Any) -> Any:
+    """`value` with every remembered secret replaced (strings, and those inside dicts and lists): the last
+    guard for log lines, stored run messages and what pages show."""
     if isinstance(value, str):
         for secret in _secrets:
             value = value.replace(secret, MASK)
         return value
     if isinstance(value, dict):
-        return {k: _masked(v) for k, v in value.items()}
+        return {k: masked(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_masked(v) for v in value]
+        return [masked(v) for v in value]
     return value
 
 
@@ -65,8 +67,3 @@ def configure(level: str = "INFO", *, json: bool = True) -> None:
         logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
-
-
-def masked(value: Any) -> Any:
-    """`value` with every remembered secret replaced by the mask: the same last guard for what pages show."""
-    return _masked(value)

@@ -1,13 +1,12 @@
-"""Partner matching without a database: keys, blocking, pair scores and clusters.
+"""Partner matching without a database: keys, blocking keys and pair scores.
 
-Shared by the hub rule (`sync.dedup`) and the standalone CSV command (`sync.dedupe_csv`). The score is a
+Shared by the hub rule (`sync.dedup`) and the clustering of files (`sync.blocking`). The score is a
 Fellegi-Sunter style sum of log-odds per field, squashed by a logistic into [0, 1], so "0.92" means
 roughly "92 in 100 pairs scored like this are the same firm" on the benchmark's calibration data.
 """
 
 import math
-from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +14,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import JaroWinkler
 
 from mapping import normalize
-from mapping.names import digits, name_key, phonetic_key
+from mapping.names import digits, name_key, phonetic_key, street_key
 
 FIELDS = ("name", "website", "email", "phone", "street", "city", "postal_code", "country", "tax_id")
 # Mailbox providers say nothing about which firm an address belongs to.
@@ -31,8 +30,6 @@ GENERIC = frozenset({
     "enterprises", "industries", "digital", "networks", "data", "and", "of", "company", "associates",
 })
 PRIOR = -5.0
-MAX_BLOCK = 60  # larger blocks are compared within a sliding window over sorted name keys
-WINDOW = 8
 
 
 @dataclass(slots=True)
@@ -75,10 +72,9 @@ def keys(record_id: str, values: Mapping[str, Any]) -> Keys:
     domain = site if site and site not in FREE_MAIL else (mail if mail and mail not in FREE_MAIL else None)
     raw_phone = values.get("phone")
     phone = normalize.phone(raw_phone, country) if raw_phone else None
-    street = name_key(values.get("street"))
     return Keys(
         id=record_id, name=key, core=core, phonetic=phonetic_key(key), domain=domain, phone=phone,
-        tax=digits(values.get("tax_id")), street=street, city=name_key(values.get("city")),
+        tax=digits(values.get("tax_id")), street=street_key(values.get("street")), city=name_key(values.get("city")),
         postal=normalize.tax_id(values.get("postal_code")), country=country,
     )
 
@@ -129,68 +125,3 @@ def score(a: Keys, b: Keys) -> Match:
             reasons[label] = verdict
             total += weight
     return Match(a.id, b.id, 1 / (1 + math.exp(-total)), reasons)
-
-
-def candidate_pairs(records: Iterable[Keys]) -> Iterator[tuple[Keys, Keys]]:
-    """Each pair of records sharing a blocking key, once; big blocks only within a sorted window."""
-    blocks: dict[tuple[str, str], list[Keys]] = defaultdict(list)
-    for record in records:
-        for block in record.blocks():
-            blocks[block].append(record)
-    seen: set[tuple[str, str]] = set()
-    for members in blocks.values():
-        if len(members) < 2:
-            continue
-        if len(members) <= MAX_BLOCK:
-            pairs: Iterable[tuple[Keys, Keys]] = (
-                (members[i], members[j]) for i in range(len(members)) for j in range(i + 1, len(members))
-            )
-        else:
-            ordered = sorted(members, key=lambda r: r.name or "")
-            pairs = (
-                (ordered[i], ordered[j])
-                for i in range(len(ordered)) for j in range(i + 1, min(i + WINDOW, len(ordered)))
-            )
-        for x, y in pairs:
-            pair = (x.id, y.id) if x.id < y.id else (y.id, x.id)
-            if pair[0] != pair[1] and pair not in seen:
-                seen.add(pair)
-                yield x, y
-
-
-def matches(records: Iterable[Keys], threshold: float) -> Iterator[Match]:
-    """Scored candidate pairs at or above `threshold`."""
-    for x, y in candidate_pairs(records):
-        match = score(x, y)
-        if match.score >= threshold:
-            yield match
-
-
-class UnionFind:
-    """Disjoint sets over ids; clusters are the transitive closure of accepted pairs."""
-
-    def __init__(self) -> None:
-        self.parent: dict[str, str] = {}
-
-    def find(self, item: str) -> str:
-        root = self.parent.setdefault(item, item)
-        while root != self.parent[root]:
-            root = self.parent[root]
-        while item != root:
-            self.parent[item], item = root, self.parent[item]
-        return root
-
-    def union(self, a: str, b: str) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
-
-
-def clusters(ids: Iterable[str], pairs: Iterable[Match]) -> dict[str, str]:
-    """id -> cluster id (the smallest member id); a record with no match is its own cluster."""
-    forest = UnionFind()
-    for item in ids:
-        forest.find(item)
-    for match in pairs:
-        forest.union(match.a, match.b)
-    return {item: forest.find(item) for item in list(forest.parent)}

@@ -89,8 +89,8 @@ def merge(session: Session, rules: Dedup, survivor: PartnerRow, loser: PartnerRo
             continue
         link.archived = True
         snapshot["links_archived"].append(link.id)
-        if rules.loser_action != "ignore":
-            enqueue(session, entity="partner", hub_id=loser.id, systems=[link.system], operation=rules.loser_action,
+        if rules.loser_action == "archive":
+            enqueue(session, entity="partner", hub_id=loser.id, systems=[link.system], operation="archive",
                     payload={"external_id": link.external_id, "merged_into": survivor.id}, run_id=run_id)
     session.execute(update(DealRow).where(DealRow.partner_id == loser.id).values(partner_id=survivor.id))
     session.execute(update(AccrualRow).where(AccrualRow.partner_id == loser.id).values(partner_id=survivor.id))

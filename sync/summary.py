@@ -93,10 +93,11 @@ def facts(session: Session, currency: str, systems: list[str]) -> dict[str, str]
     candidates = Counter(dict(session.execute(select(DuplicateCandidateRow.status, func.count())
                                               .group_by(DuplicateCandidateRow.status)).all()))
     conflicts = session.execute(select(RegistrationConflictRow.deal_id, RegistrationConflictRow.other_deal_id,
-                                       RegistrationConflictRow.rule)).all()
+                                       RegistrationConflictRow.rule, RegistrationConflictRow.resolution)).all()
     origin = origins(session, "deal")
-    across = sum(1 for a, b, _ in conflicts if origin.get(a) != origin.get(b))
-    rules = Counter(rule for _, _, rule in conflicts)
+    across = sum(1 for a, b, *_ in conflicts if origin.get(a) != origin.get(b))
+    rules = Counter(rule for _, _, rule, _ in conflicts)
+    resolved = Counter(resolution for *_, resolution in conflicts if resolution)
     accrued = session.scalar(select(func.sum(AccrualRow.amount)).where(AccrualRow.currency == currency))
     built = _count(session, row=PayoutRow)
     sent = _count(session, PayoutRow.erp_bill_id.is_not(None), row=PayoutRow)
@@ -113,9 +114,10 @@ def facts(session: Session, currency: str, systems: list[str]) -> dict[str, str]
         "hub deals": f"{deals}, {linked_everywhere(session, 'deal', crms)} linked in {' and '.join(crms)}",
         "duplicate partners": f"{merged + sum(candidates.values())} found, {merged} merged, "
                               f"{candidates['open']} to review",
-        "registration conflicts": f"{len(conflicts)} ({across} across CRMs; "
-                                  + ", ".join(f"{k} {v}" for k, v in sorted(rules.items())) + ")"
-                                  if conflicts else "0",
+        "registration conflicts": f"{len(conflicts)} found, {across} across CRMs ("
+                                  + ", ".join(f"{k} {v}" for k, v in sorted(rules.items())) + "); resolved "
+                                  + (", ".join(f"{k} {v}" for k, v in sorted(resolved.items())) or "0")
+                                  + f", open {len(conflicts) - resolved.total()}" if conflicts else "0",
         "accruals": f"{_count(session, row=AccrualRow)} booked, {_money(accrued)} {currency}",
         "payouts": f"{built} built, {sent} sent as bills, {_money(total)} {currency}",
         "paid": f"{_money(paid)} of {_money(total)} {currency} ({fully} payouts paid in full)",

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from sync.health import RUN_LEVEL
+from sync.health import error_rate
 from sync.store import Store
 from sync.store.tables import SyncRunRow
 
@@ -33,13 +33,6 @@ class StreamSeries:
     @property
     def name(self) -> str:
         return f"{self.system} {self.entity}"
-
-
-def error_rate(errors: dict[str, int], records_in: int, records_out: int) -> float:
-    """Record errors as a percent of the records a run handled."""
-    failed = sum(int(n) for kind, n in errors.items() if kind not in RUN_LEVEL)
-    handled = max(records_in + records_out, failed)
-    return round(100.0 * failed / handled, 1) if handled else 0.0
 
 
 def series(store: Store, since: datetime, max_points: int = MAX_POINTS) -> list[StreamSeries]:
@@ -67,7 +60,7 @@ def series(store: Store, since: datetime, max_points: int = MAX_POINTS) -> list[
             lag = int((finished - through[key]).total_seconds()) if key in through else None
             stream = found.setdefault(key, StreamSeries(system, entity))
             stream.points.append(Point(finished, None if lag is None else max(lag, 0),
-                                       error_rate(errors or {}, records_in, records_out)))
+                                       error_rate(errors or {}, records_in, records_out) or 0.0))
     for stream in found.values():
         del stream.points[:-max_points]
     return sorted(found.values(), key=lambda s: (s.system, s.entity))

@@ -4,10 +4,11 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -36,6 +37,12 @@ async def healthz(request: Request) -> JSONResponse:
     return JSONResponse(body, status_code=503 if failed else 200)
 
 
+async def hub_unavailable(request: Request, exc: Exception) -> PlainTextResponse:
+    """A database error mid-request: say so (503, the error type only), never a traceback or a URL."""
+    return PlainTextResponse(f"the hub database is unavailable ({type(exc).__name__}); /healthz says more\n",
+                             status_code=503)
+
+
 def create_app(settings: Settings, store: Store,
                on_hubspot_events: Callable[[list[tuple[str, str]]], Any] | None = None, *,
                redis_url: str | None = None, systems: dict[str, System] | None = None) -> Starlette:
@@ -48,7 +55,7 @@ def create_app(settings: Settings, store: Store,
     routes = [Route("/healthz", healthz), *webhooks.routes, *metrics.routes, *card.routes, *dashboard.routes,
               Mount("/static", StaticFiles(packages=[("web", "static")]), name="static")]
     hide_secrets(settings)
-    app = Starlette(routes=routes)
+    app = Starlette(routes=routes, exception_handlers={SQLAlchemyError: hub_unavailable})
     app.state.settings = settings
     app.state.store = store
     app.state.redis_url = redis_url

@@ -7,6 +7,7 @@ Replayed records and decisions queue their write-backs in the outbox; the next s
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -71,7 +72,8 @@ async def index(request: Request) -> Response:
     context = await run_in_threadpool(page_context, request.app.state.store, request.app.state.settings, period,
                                       hours, params.get("reconcile") == "1")
     token, fresh = security.csrf(request)
-    back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    kept = urlencode([(k, v) for k, v in params.multi_items() if k != "reconcile"])  # actions don't re-read the ERP
+    back = request.url.path + (f"?{kept}" if kept else "")
     response = templates.TemplateResponse(request, "dashboard.html", {
         **context, "csrf": token, "back": back, "flash": security.flash(request)})
     return security.finish(request, response, fresh)

@@ -39,10 +39,7 @@ class HubCollector(Collector):
             usage = health.api_usage(session)
         yield from _api(usage.values())
         firing = _gauge("alerts_firing", "Alerts firing now, by rule.", ["rule"])
-        counts = {rule: 0 for rule in alerts.RULES}
-        for alert in alerts.firing(self.store):
-            counts[alert.rule] = counts.get(alert.rule, 0) + 1
-        for rule, count in sorted(counts.items()):
+        for rule, count in sorted(alerts.counts(self.store).items()):
             firing.add_metric([rule], count)
         yield firing
 

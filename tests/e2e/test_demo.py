@@ -5,6 +5,7 @@ SQL (never the code that printed it), and against what the demo says it seeded a
 """
 
 import re
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -55,6 +56,17 @@ def money(scaled: int) -> Decimal:
 
 def one(db: sqlite3.Connection, sql: str, *args: object) -> int:
     return int(db.execute(sql, args).fetchone()[0] or 0)
+
+
+def test_a_busy_port_is_refused_before_the_run(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = subprocess.run([str(EXE), "demo", "--records", "50", "--port", str(port)], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and f"--port: 127.0.0.1:{port} is in use" in done.stderr
+    assert not (tmp_path / "partnersync-demo.db").exists()
 
 
 def test_what_moved_where_is_what_the_hub_recorded(demo: tuple[str, sqlite3.Connection]) -> None:
@@ -132,6 +144,8 @@ def test_duplicates_conflicts_and_money_match_the_hub(demo: tuple[str, sqlite3.C
     origins = dict(db.execute("select hub_id, system from external_links where id in (select min(id) from "
                               "external_links where entity = 'deal' group by hub_id)").fetchall())
     assert {origins[d] for (d,) in initech} == {"salesforce", "hubspot"}  # the conflict spans both CRMs
+    pairs = db.execute("select deal_id, other_deal_id from registration_conflicts").fetchall()
+    assert numbers(summary["registration conflicts"])[1] == sum(1 for a, b in pairs if origins[a] != origins[b])
 
     accruals, accrued = db.execute("select count(*), sum(amount) from accruals").fetchone()
     assert numbers(summary["accruals"]) == [accruals, money(accrued)]

@@ -75,3 +75,32 @@ def test_threshold_lets_name_and_country_alone_cluster(workdir: Path) -> None:
     assert _clusters(out) == {"1": "1", "2": "2", "3": "3"}  # name + country alone: review, not merge
     assert run(*args, "--threshold", "0.8", cwd=workdir).returncode == 0
     assert _clusters(out) == {"1": "1", "2": "1", "3": "3"}  # never across countries
+
+
+PUBLIC = Path(__file__).resolve().parent.parent / "data" / "chicago_early_learning_sites.csv"
+# Same site written by two sources (the City portal and DFSS): different case, punctuation, "Ave" or not.
+SAME_SITE = [("0", "1"), ("90", "91", "1410"), ("116", "117", "1411"), ("61", "62", "1412"), ("19", "20", "1395"),
+             ("107", "1400"), ("145", "1401"), ("126", "1387"), ("125", "1394"), ("141", "1402")]
+# Different sites of one agency: one switchboard phone for the agency's family homes, one name prefix.
+DIFFERENT = [("1410", "1413", "1414", "1415"), ("1405", "1406", "1407"), ("0", "29"), ("1385", "1386", "1387")]
+
+
+def test_a_public_file_we_did_not_make(workdir: Path) -> None:
+    """A real extract of Chicago early-learning sites (see tests/data/README.md): quoted cells with newlines,
+    33 columns, duplicates across sources. Known duplicates cluster; sister sites of one agency do not."""
+    out = workdir / "out.csv"
+    result = run("dedupe", str(PUBLIC), "--out", str(out), "--id-column", "Id", "--field", "name=Site name",
+                 "--field", "street=Address", "--field", "postal_code=Zip", "--field", "phone=Phone",
+                 "--field", "website=Website", "--field", "email=Email Address", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    with PUBLIC.open(encoding="utf-8", newline="") as handle:
+        ids = [row["Id"] for row in csv.DictReader(handle)]
+    with out.open(encoding="utf-8", newline="") as handle:
+        written = list(csv.reader(handle))
+    assert written[0] == ["id", "cluster_id"]
+    assert [row[0] for row in written[1:]] == ids and len(ids) == 110  # one row per input row, in order
+    found = _clusters(out)
+    for same in SAME_SITE:
+        assert len({found[i] for i in same}) == 1, same
+    for different in DIFFERENT:
+        assert len({found[i] for i in different}) == len(different), different

@@ -51,3 +51,21 @@ def test_webhook_pulls_a_new_hubspot_company_into_the_hub_and_salesforce(demo: D
         assert partner.website == "webhook-widgets.de" and partner.country == "DE"
     accounts = [a for a in demo.salesforce.records("Account") if a["Name"] == "Webhook Widgets GmbH"]
     assert len(accounts) == 1 and accounts[0]["PartnerSync_Id__c"] == partner.id
+
+
+def test_a_change_in_the_hubspot_sandbox_arrives_as_a_webhook_and_flows_to_salesforce(demo: Demo) -> None:
+    assert demo.settings is not None and demo.store is not None and demo.pulls is not None
+    app = create_app(demo.settings, demo.store, on_hubspot_events=demo.pulls, systems=demo.pulls.engine.systems)
+    company = next(c for c in demo.hubspot.live("companies") if c["properties"]["name"] == "Umbrella Systems")
+    with SandboxServer(app) as server:
+        demo.deliver_webhooks(f"{server.url}/webhooks/hubspot")
+        demo.hubspot.update("companies", company["id"], {"name": "Umbrella Systems Europe"})  # a rep's edit
+        assert demo.webhooks is not None
+        for _ in range(3):  # the pull writes back to HubSpot, which is a change too: settles within a few rounds
+            demo.webhooks.join()
+            demo.pulls.join()
+    accounts = [a for a in demo.salesforce.records("Account") if a["Name"] == "Umbrella Systems Europe"]
+    assert len(accounts) == 1
+    with demo.store.session() as session:
+        names = set(session.scalars(select(PartnerRow.name).where(PartnerRow.name.like("Umbrella Systems%"))))
+    assert names == {"Umbrella Systems Europe"}

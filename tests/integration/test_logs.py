@@ -10,8 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from sandbox.hubspot import HubSpotSandbox
+from sync.store import Store
+from sync.store.tables import SyncRunRow
 from tests.integration.test_hubspot import CUSTOM
 
 EXE = Path(sys.executable).parent / "partnersync"
@@ -58,3 +61,9 @@ def test_sync_logs_are_json_with_run_and_record_ids_and_no_secret(workdir: Path,
     [failed, *_] = [line for line in more if line["event"] == "pull failed"]
     assert "401" in failed["error"] and "**********" in failed["error"]
     assert {line["event"] for line in lines} >= {"page applied", "run recorded", "pushed"}
+
+    hub = Store(f"sqlite:///{workdir / 'partnersync.db'}")
+    with hub.session() as session:
+        messages = list(session.scalars(select(SyncRunRow.message).where(SyncRunRow.status == "failed")))
+    hub.dispose()  # run messages are shown on pages: masked too
+    assert messages and all(m and "401" in m and "**********" in m and TOKEN not in m for m in messages)

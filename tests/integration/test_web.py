@@ -82,6 +82,8 @@ def test_healthz_names_what_failed(store: Store, redis_url: str) -> None:
         assert no_db.status_code == 503 and no_db.json()["failed"] == ["database"]
         assert no_db.json()["redis"] == "not used"
         assert "nobody" not in no_db.text
+        shown = httpx.get(f"{c.url}/")
+        assert shown.status_code == 503 and "hub database is unavailable" in shown.text and "nobody" not in shown.text
 
 
 def test_dashboard_shows_the_hub(hub: Hub, served: str) -> None:

@@ -12,6 +12,7 @@ from dramatiq.rate_limits import ConcurrentRateLimiter, WindowRateLimiter
 from sqlalchemy import select
 
 from connectors.base import Cursor, Page, PushResult, RateLimited, Record
+from sync.alerts import firing
 from sync.store import Store
 from sync.store.tables import SyncRunRow
 from tests.engine_helpers import engine_for
@@ -69,3 +70,17 @@ def test_throttled_calls_never_pass_the_shared_window(worker: ModuleType) -> Non
     results = throttled.push("partner", [{"HubId": f"h{i}", "Name": f"P{i}"} for i in range(500)])
     assert len(results) == 500 and len(inner.seconds) == 5  # 100 a call
     assert max(Counter(inner.seconds).values()) <= 2
+
+
+def test_a_dead_letter_raises_its_alert_on_the_schedule(redis_url: str, store: Store,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PARTNERSYNC_REDIS_URL", redis_url)
+    monkeypatch.setenv("PARTNERSYNC_DATABASE_URL", store.url)
+    import worker as module
+
+    worker = importlib.reload(module)
+    worker.dead_letter({"args": ["hubspot", "deal"], "actor_name": "sync_stream"}, {"retries": 10})
+    worker.evaluate_alerts()
+    [alert] = firing(store)
+    assert (alert.rule, alert.subject, alert.value) == ("dead_letter", "hubspot.deal", 1)
+    worker.hub().dispose()

@@ -4,8 +4,9 @@ import pytest
 
 from config.program import Dedup
 from mapping import normalize
-from mapping.names import digits, name_key, phonetic_key
-from sync.matching import Match, clusters, keys, matches, score
+from mapping.names import digits, name_key, phonetic_key, street_key
+from sync.blocking import cluster
+from sync.matching import Match, keys, score
 
 RULES = Dedup()
 
@@ -41,10 +42,19 @@ def test_suffix_only_at_the_end() -> None:
     assert name_key("Inc Publishing Corp") == "inc publishing"
 
 
+def test_street_key_drops_what_is_written_every_which_way() -> None:
+    assert street_key("3401 W Ainslie St") == street_key("3401 WEST AINSLIE") == "3401 w ainslie"
+    assert street_key("10 South Main Street.") == street_key("10 S. Main") == "10 s main"
+    assert street_key("Hauptstraße 5") == street_key("Hauptstr. 5") == "hauptstr 5"
+    assert street_key("1 Court St") == "1 court" and street_key("Avenue") == "avenue" and street_key("") is None
+    assert street_key("1900 W Van Buren St") != street_key("1912 W Van Buren St")
+
+
 def test_phonetic_key_meets_spelling_variants() -> None:
     assert phonetic_key(name_key("Acme Systems")) == phonetic_key(name_key("Akme Sistems"))
     assert phonetic_key("muller and sohne") == phonetic_key("muller sohne")
     assert phonetic_key(None) is None and phonetic_key("") is None
+    assert phonetic_key("route 66 diner") == phonetic_key("rute 66 dinner") != phonetic_key("route 9 diner")
 
 
 @pytest.mark.parametrize(
@@ -112,6 +122,6 @@ def test_clusters_are_transitive_and_singletons_stay_alone() -> None:
         keys("4", {"name": "Zenith GmbH", "country": "DE"}),
         keys("5", {}),
     ]
-    found = clusters([r.id for r in records], matches(records, RULES.auto_merge))
-    assert found["1"] == found["2"] == found["3"] == "1"
-    assert found["4"] == "4" and found["5"] == "5"
+    found = list(cluster(records, RULES.auto_merge))
+    assert [(m.id, m.cluster_id, m.first) for m in found] == [
+        ("1", "1", True), ("2", "1", False), ("3", "1", False), ("4", "4", True), ("5", "5", True)]
