@@ -48,6 +48,9 @@ class SalesforceFields(_Section):
     expires_at: str = "PartnerSync_Registration_Expires__c"
     incentive_amount: str = "PartnerSync_Incentive_Amount__c"
     incentive_status: str = "PartnerSync_Incentive_Status__c"
+    accrued_ytd: str = "PartnerSync_Accrued_YTD__c"
+    paid_ytd: str = "PartnerSync_Paid_YTD__c"
+    last_payout_at: str = "PartnerSync_Last_Payout__c"
 
     @field_validator("*")
     @classmethod
@@ -122,7 +125,9 @@ class SalesforceSettings(_Section):
 
     def write_only_fields(self, entity: str) -> list[str]:
         """Fields partnersync writes but never reads back (incentive figures live in the hub)."""
-        return [self.fields.incentive_amount, self.fields.incentive_status] if entity == "deal" else []
+        f = self.fields
+        return [f.incentive_amount, f.incentive_status] if entity == "deal" else [f.accrued_ytd, f.paid_ytd,
+                                                                                     f.last_payout_at]
 
 
 class HubSpotSettings(_Section):

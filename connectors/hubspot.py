@@ -47,7 +47,9 @@ PROPERTIES = {
              "partnersync_products", "partnersync_registration_status", "partnersync_conflict_reason",
              "partnersync_expires_at"],
 }
-WRITE_ONLY = {"partner": [], "deal": ["partnersync_incentive_amount", "partnersync_incentive_status"]}
+# Incentive figures partnersync writes and never reads back (the hub computes them).
+WRITE_ONLY = {"partner": ["partnersync_accrued_ytd", "partnersync_paid_ytd", "partnersync_last_payout_at"],
+              "deal": ["partnersync_incentive_amount", "partnersync_incentive_status"]}
 
 
 class _Transient(Exception):

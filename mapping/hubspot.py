@@ -23,7 +23,10 @@ def partner_map(settings: HubSpotSettings) -> FieldMap[Partner]:
     specs = (FieldSpec("name", "name"), FieldSpec("website", "domain"), FieldSpec("phone", "phone"),
              FieldSpec("street", "address"), FieldSpec("city", "city"), FieldSpec("postal_code", "zip"),
              FieldSpec("country", "country"), FieldSpec("tax_id", "partnersync_tax_id"),
-             FieldSpec("tier", "partnersync_tier"))
+             FieldSpec("tier", "partnersync_tier"),
+             FieldSpec("accrued_ytd", "partnersync_accrued_ytd", to_system=_amount),
+             FieldSpec("paid_ytd", "partnersync_paid_ytd", to_system=_amount),
+             FieldSpec("last_payout_at", "partnersync_last_payout_at", to_system=_stamp))
     return FieldMap("hubspot", "partner", Partner, "id", settings.id_property, "hs_lastmodifieddate", specs)
 
 

@@ -54,6 +54,10 @@ class Partner(_Model):
     postal_code: str | None = None
     tax_id: str | None = None
     tier: str | None = None
+    # Incentive roll-ups the hub computes and writes to the CRMs (never read back).
+    accrued_ytd: Money | None = None
+    paid_ytd: Money | None = None
+    last_payout_at: UtcDateTime | None = None
     status: Literal["active", "archived", "merged"] = "active"
     modified_at: UtcDateTime | None = None
 

@@ -21,7 +21,10 @@ def partner_map(settings: SalesforceSettings) -> FieldMap[Partner]:
     f = settings.fields
     specs = [FieldSpec("name", f.name), FieldSpec("website", f.website), FieldSpec("phone", f.phone),
              FieldSpec("street", f.street), FieldSpec("city", f.city), FieldSpec("postal_code", f.postal_code),
-             FieldSpec("country", f.country), FieldSpec("tax_id", f.tax_id), FieldSpec("tier", f.tier)]
+             FieldSpec("country", f.country), FieldSpec("tax_id", f.tax_id), FieldSpec("tier", f.tier),
+             FieldSpec("accrued_ytd", f.accrued_ytd, to_system=_amount),
+             FieldSpec("paid_ytd", f.paid_ytd, to_system=_amount),
+             FieldSpec("last_payout_at", f.last_payout_at, to_system=_timestamp)]
     return FieldMap("salesforce", "partner", Partner, "Id", settings.external_id_field, "SystemModstamp",
                     tuple(specs))
 
@@ -42,8 +45,7 @@ def deal_map(settings: SalesforceSettings) -> FieldMap[Deal]:
         FieldSpec("registration_status", f.registration_status, to_hub=lambda s: (s or "submitted").lower()),
         FieldSpec("conflict_reason", f.conflict_reason),
         FieldSpec("expires_at", f.expires_at, to_system=_timestamp),
-        FieldSpec("incentive_amount", f.incentive_amount,
-                  to_system=lambda m: None if m is None else str(_money(m).amount)),
+        FieldSpec("incentive_amount", f.incentive_amount, to_system=_amount),
         FieldSpec("incentive_status", f.incentive_status),
     ]
     if f.currency:
@@ -126,6 +128,10 @@ def _day(value: datetime | date | None) -> str | None:
     if value is None:
         return None
     return (normalize.utc(value) or value).date().isoformat() if isinstance(value, datetime) else value.isoformat()
+
+
+def _amount(value: Money | Mapping[str, Any] | None) -> str | None:
+    return None if value is None else str(_money(value).amount)
 
 
 def _timestamp(value: datetime | None) -> str | None:

@@ -28,7 +28,8 @@ def _schema() -> dict[str, dict[str, str]]:
     account = {"Name": "string", "IsPartner": "boolean", "Website": "url", "Phone": "phone",
                "BillingStreet": "textarea", "BillingCity": "string", "BillingPostalCode": "string",
                "BillingCountry": "string", "OwnerId": "reference", "PartnerSync_Tax_Id__c": "string",
-               "PartnerSync_Tier__c": "picklist"}
+               "PartnerSync_Tier__c": "picklist", "PartnerSync_Accrued_YTD__c": "currency",
+               "PartnerSync_Paid_YTD__c": "currency", "PartnerSync_Last_Payout__c": "datetime"}
     opportunity = {"Name": "string", "AccountId": "reference", "PartnerAccountId": "reference",
                    "Amount": "currency", "CurrencyIsoCode": "picklist", "StageName": "picklist",
                    "CloseDate": "date", "OwnerId": "reference", "PartnerSync_Products__c": "multipicklist",

@@ -18,14 +18,15 @@ from mapping.names import name_key, phonetic_key
 from sync.store.tables import Base, DealProductRow, DealRow, PartnerRow, new_id
 
 PARTNER_FIELDS = ("name", "website", "email", "phone", "street", "city", "postal_code", "country", "tax_id",
-                  "tier", "status")
+                  "tier", "status", "accrued_ytd", "paid_ytd", "last_payout_at")
+_MONEY = frozenset({"incentive_amount", "accrued_ytd", "paid_ytd"})  # in the program currency
 DEAL_FIELDS = ("partner_id", "name", "customer_name", "customer_domain", "customer_country", "products", "amount",
                "stage", "registration_status", "is_partner_deal", "registered_at", "approved_at", "expires_at",
                "closed_at", "owner", "conflict_reason", "incentive_amount", "incentive_status")
 FIELDS = {"partner": PARTNER_FIELDS, "deal": DEAL_FIELDS}
 _DEAL_COLUMNS = tuple(f for f in DEAL_FIELDS if f not in {"products", "amount", "incentive_amount"})
 _PLAIN = frozenset({str, int, bool, float})
-_TIMES = frozenset({"registered_at", "approved_at", "expires_at", "closed_at"})
+_TIMES = frozenset({"registered_at", "approved_at", "expires_at", "closed_at", "last_payout_at"})
 _PARTNERS, _DEALS, _PRODUCTS = (Base.metadata.tables[r.__tablename__] for r in (PartnerRow, DealRow, DealProductRow))
 TABLES = {"partner": _PARTNERS, "deal": _DEALS}
 MODELS: dict[str, Any] = {"partner": PartnerRow, "deal": DealRow}
@@ -69,7 +70,8 @@ def values(session: Session, entity: str, hub_ids: Iterable[str], currency: str 
     if entity == "partner":
         partners = session.execute(select(_PARTNERS.c.id, *(_PARTNERS.c[f] for f in PARTNER_FIELDS))
                                    .where(_PARTNERS.c.id.in_(ids)))
-        return {p.id: {f: canonical(p._mapping[f]) for f in PARTNER_FIELDS} for p in partners}
+        return {p.id: {f: _money(p._mapping[f], currency) if f in _MONEY else canonical(p._mapping[f])
+                       for f in PARTNER_FIELDS} for p in partners}
     products: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
     for p in session.execute(select(_PRODUCTS).where(_PRODUCTS.c.deal_id.in_(ids))
                              .order_by(_PRODUCTS.c.deal_id, _PRODUCTS.c.id)):
@@ -94,8 +96,8 @@ def columns(entity: str, changes: Mapping[str, Any]) -> dict[str, Any]:
         if field == "amount":
             out["amount"] = Decimal(value["amount"]) if value else None
             out["currency"] = value["currency"] if value else None
-        elif field == "incentive_amount":
-            out["incentive_amount"] = Decimal(value["amount"]) if value else None
+        elif field in _MONEY:
+            out[field] = Decimal(value["amount"]) if value else None
         elif field in _TIMES:
             out[field] = normalize.utc(value)
         else:

@@ -1,17 +1,21 @@
 """Two-way sync Salesforce <-> hub <-> HubSpot through both sandboxes over real HTTP."""
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from config import Settings
+from mapping.normalize import utc
 from sandbox.hubspot import HubSpotSandbox
 from sandbox.salesforce import SalesforceSandbox
 from sync.engine import Engine
+from sync.rollups import roll_up
 from sync.store import Store
-from sync.store.tables import ChangeLogRow, PartnerRow
+from sync.store.tables import ChangeLogRow, PartnerRow, PayoutRow
 from tests.integration.test_hubspot import CUSTOM
 
 
@@ -87,3 +91,29 @@ def test_a_partner_created_from_hubspot_stays_in_the_salesforce_pull(
     sf.update("Account", account["Id"], Name="Northwind Traders Inc")
     Engine(store, config).cycle()
     assert company(hs, "Northwind Traders Inc")
+
+
+def test_what_a_partner_was_paid_shows_on_its_record_in_both_crms(
+        store: Store, crms: tuple[SalesforceSandbox, HubSpotSandbox]) -> None:
+    sf, hs = crms
+    [account] = sf.seed_accounts(1, Name="Payable Partners", Phone=None)
+    config = settings(sf, hs)
+    Engine(store, config).cycle()
+    paid_at = datetime.now(UTC).replace(microsecond=0)
+    with store.session() as s:
+        partner = s.scalars(select(PartnerRow).where(PartnerRow.name == "Payable Partners")).one()
+        s.add(PayoutRow(partner_id=partner.id, period=f"{paid_at.year}-01", amount=Decimal("1234.50"),
+                        currency="USD", status="paid", paid_amount=Decimal("1234.50"), paid_at=paid_at))
+        s.flush()
+        assert roll_up(s, config.program, [partner.id], paid_at) == 1  # the payments step does this
+    Engine(store, config).cycle()
+
+    record = sf.get("Account", account)
+    assert Decimal(str(record["PartnerSync_Paid_YTD__c"])) == Decimal("1234.50")
+    assert utc(record["PartnerSync_Last_Payout__c"]) == paid_at
+    properties = company(hs, "Payable Partners")["properties"]
+    assert Decimal(properties["partnersync_paid_ytd"]) == Decimal("1234.50")
+    assert utc(properties["partnersync_last_payout_at"]) == paid_at
+
+    reports = Engine(store, config).cycle()  # write-only figures are never read back: still a fixed point
+    assert sum(r.records_out for r in reports) == 0

@@ -14,7 +14,8 @@ from sandbox.hubspot import HubSpotSandbox
 CUSTOM = ["partnersync_id", "partnersync_tax_id", "partnersync_tier", "partnersync_customer_name",
           "partnersync_customer_domain", "partnersync_customer_country", "partnersync_products",
           "partnersync_registration_status", "partnersync_conflict_reason", "partnersync_expires_at",
-          "partnersync_incentive_amount", "partnersync_incentive_status"]
+          "partnersync_incentive_amount", "partnersync_incentive_status", "partnersync_accrued_ytd",
+          "partnersync_paid_ytd", "partnersync_last_payout_at"]
 
 
 @pytest.fixture
