@@ -49,12 +49,12 @@ def store(ctx: typer.Context) -> Store:
     if "store" not in obj:
         from sync.store.migrate import behind
 
-        url = settings(ctx).database_url
-        problem = behind(url)
+        hub = Store(settings(ctx).database_url)
+        ctx.call_on_close(hub.dispose)
+        problem = behind(hub)
         if problem is not None:
             raise fail(f"database_url: {problem}")
-        obj["store"] = Store(url)
-        ctx.call_on_close(obj["store"].dispose)
+        obj["store"] = hub
     result: Store = obj["store"]
     return result
 

@@ -4,7 +4,6 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -15,7 +14,7 @@ from starlette.staticfiles import StaticFiles
 from config import Settings
 from sync import probes
 from sync.logs import hide_secrets
-from sync.store import Store
+from sync.store import Store, StoreError
 from sync.systems import System, build_all
 from web import card, dashboard, metrics, webhooks
 
@@ -55,7 +54,7 @@ def create_app(settings: Settings, store: Store,
     routes = [Route("/healthz", healthz), *webhooks.routes, *metrics.routes, *card.routes, *dashboard.routes,
               Mount("/static", StaticFiles(packages=[("web", "static")]), name="static")]
     hide_secrets(settings)
-    app = Starlette(routes=routes, exception_handlers={SQLAlchemyError: hub_unavailable})
+    app = Starlette(routes=routes, exception_handlers={StoreError: hub_unavailable})
     app.state.settings = settings
     app.state.store = store
     app.state.redis_url = redis_url

@@ -5,6 +5,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import SQLAlchemyError as StoreError  # any hub database failure, for callers outside sync
 from sqlalchemy.orm import Session, sessionmaker
 
 from sync.store.tables import Base
@@ -47,4 +48,4 @@ class Store:
         self.engine.dispose()
 
 
-__all__ = ["Base", "Store", "make_engine"]
+__all__ = ["Base", "Store", "StoreError", "make_engine"]

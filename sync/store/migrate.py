@@ -11,7 +11,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.exc import SQLAlchemyError
 
 import migrations
-from sync.store import make_engine
+from sync.store import Store, make_engine
 from sync.store.tables import Base
 
 SCRIPTS = Path(migrations.__file__).parent
@@ -29,18 +29,15 @@ def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
-def behind(url: str) -> str | None:
-    """Why the database at `url` cannot be used as it is (unreachable, or not at the newest schema); None when ready."""
-    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
-    engine = make_engine(url)
+def behind(store: Store) -> str | None:
+    """Why the store's database cannot be used as it is (unreachable, or not at the newest schema); None when ready."""
+    head = ScriptDirectory.from_config(alembic_config(store.url)).get_current_head()
     try:
-        with engine.connect() as conn:
+        with store.engine.connect() as conn:
             current = MigrationContext.configure(conn).get_current_revision()
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         return f"cannot connect: {exc.__class__.__name__}: {reason}"
-    finally:
-        engine.dispose()
     if current == head:
         return None
     where = f"at revision {current}" if current else "empty (no schema yet)"
