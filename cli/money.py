@@ -155,8 +155,7 @@ def reconcile(
     from connectors.erp import erp_connector
     from sync.erp_payouts import bills as erp_bills
     from sync.payouts import PayoutError
-    from sync.reconcile import BillFileError, read_bills, record
-    from sync.reconcile import reconcile as run
+    from sync.reconcile import BillFileError, check, read_bills
 
     if fmt not in {"table", "csv", "json"}:
         raise fail(f"--format: {fmt!r} is not table, csv or json")
@@ -164,8 +163,7 @@ def reconcile(
     try:
         found = read_bills(bills) if bills is not None else erp_bills(loaded, erp_connector(loaded.erp))
         with store(ctx).session() as session:
-            diffs = run(session, period, found)
-            record(session, period, diffs, datetime.now(UTC))
+            diffs = check(session, period, found, datetime.now(UTC))
     except (PayoutError, BillFileError) as exc:
         raise fail(str(exc)) from None
     except ConnectorError as exc:

@@ -140,8 +140,7 @@ class Demo:
         found, now = erp_payouts.bills(settings, erp_connector(settings.erp)), datetime.now(UTC)
         for period in result.periods:
             with store.session() as session:
-                differences = reconcile.reconcile(session, period, found)
-                reconcile.record(session, period, differences, now)
+                differences = reconcile.check(session, period, found, now)
             result.differences += differences
         alerts.evaluate(store, settings, now)
         self.pulls = BackgroundPulls(engine, "hubspot")

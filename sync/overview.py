@@ -3,6 +3,7 @@ and reconciliation against the ERP (which may be unreachable: that is reported, 
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,7 +14,7 @@ from sync.conflicts import open_conflicts
 from sync.dedup import open_candidates
 from sync.payouts import PayoutError, check_period
 from sync.quarantine import listing
-from sync.reconcile import Difference, reconcile
+from sync.reconcile import Difference, check
 from sync.rollups import pairs
 from sync.store import Store
 from sync.store.tables import (
@@ -88,5 +89,5 @@ def reconciliation(store: Store, settings: Settings, period: str) -> Reconciliat
         result.error = f"the ERP ({settings.erp.kind}) could not be read: {exc}"
         return result
     with store.session() as session:
-        result.differences = reconcile(session, period, found)
+        result.differences = check(session, period, found, datetime.now(UTC))
     return result

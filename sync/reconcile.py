@@ -125,3 +125,10 @@ def record(session: Session, period: str, diffs: list[Difference], at: datetime)
     for diff in diffs:
         kinds[diff.kind] += 1
     session.add(ReconcileRunRow(period=period, ran_at=at, differences=len(diffs), kinds=dict(kinds)))
+
+
+def check(session: Session, period: str, bills: Iterable[Bill], at: datetime) -> list[Difference]:
+    """Reconcile the period and keep the result, as every caller must for the alert to tell the truth."""
+    diffs = reconcile(session, period, bills)
+    record(session, period, diffs, at)
+    return diffs
