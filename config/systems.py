@@ -131,7 +131,11 @@ class SalesforceSettings(_Section):
 
 
 class HubSpotSettings(_Section):
-    """Private-app token; `client_secret` verifies webhook v3 signatures."""
+    """Private-app token; `client_secret` verifies webhook v3 signatures.
+
+    `archived_every_seconds`: how often an incremental pull also lists archived records (deletions);
+    a full pull always does.
+    """
 
     enabled: bool = True
     base_url: str = "https://api.hubapi.com"
@@ -141,6 +145,7 @@ class HubSpotSettings(_Section):
     property_group: str = "partnersync"
     search_page_size: int = 200
     batch_size: int = 100
+    archived_every_seconds: int = Field(default=300, ge=0)
 
 
 class NetSuiteSettings(_Section):

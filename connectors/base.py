@@ -5,9 +5,10 @@ the system's own field names. The sync engine maps them (mapping/) and keeps sta
 """
 
 import abc
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 Record = dict[str, Any]
@@ -15,10 +16,17 @@ Record = dict[str, Any]
 
 @dataclass(frozen=True, order=True)
 class Cursor:
-    """Position in a stream: the last `(modified_at, id)` seen; ids break ties on equal timestamps."""
+    """Position in a stream: the last `(modified_at, id)` seen; ids break ties on equal timestamps.
+
+    `read_at` is the system's own clock (its HTTP `Date`) when a pull last read the stream to its end, and
+    `deletes_at` when deletions were last listed, where a system lists them apart (HubSpot). Both are on
+    the system's clock, so no clock of ours is trusted to agree with it.
+    """
 
     modified_at: datetime | None = None
     last_id: str | None = None
+    read_at: datetime | None = field(default=None, compare=False)
+    deletes_at: datetime | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -76,6 +84,15 @@ class ApiUsage:
     limit: int | None = None
     window: str = "daily"
     remaining: int | None = field(default=None)
+    clock: datetime | None = None  # the system's time at its latest answer (HTTP `Date`)
+
+    def read_clock(self, headers: Mapping[str, str]) -> None:
+        """Keep the system's time from an answer's `Date` header (whole seconds, so never ahead of it)."""
+        try:
+            stamp = parsedate_to_datetime(headers.get("Date") or headers.get("date") or "")
+        except (TypeError, ValueError):
+            return
+        self.clock = stamp.astimezone(UTC) if stamp.tzinfo else stamp.replace(tzinfo=UTC)
 
     @property
     def percent(self) -> float | None:

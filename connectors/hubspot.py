@@ -10,7 +10,8 @@ mapped by status code in `_call`.
 
 import json
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import urllib3
@@ -86,6 +87,7 @@ class HubSpotConnector(Connector):
                 raise _Transient(str(exc)) from exc
             raw = response[0] if isinstance(response, tuple) else response
             self._read_limits(raw.headers)
+            self.usage.read_clock(raw.headers)
             return json.loads(raw.data) if raw.data else None
 
         return call_with_retries(attempt, is_transient=lambda e: isinstance(e, _Transient),
@@ -113,18 +115,24 @@ class HubSpotConnector(Connector):
     # -- pull --------------------------------------------------------------------------------------
 
     def pull(self, entity: str, cursor: Cursor, *, full: bool = False) -> Iterator[Page]:
-        start = Cursor() if full else cursor
-        yield from self._search(entity, start)
-        deleted = self._archived(entity, None if full else start.modified_at)
-        if deleted:
-            yield Page([], deleted, start)
+        """Search pages, then archived records when `archived_every_seconds` have passed on HubSpot's clock
+        since they were last listed (the list cannot be filtered by time, so each check reads it all)."""
+        start = last = Cursor() if full else cursor
+        for page in self._search(entity, start):
+            last = page.cursor
+            yield page
+        read_at, every = last.read_at, timedelta(seconds=self.settings.archived_every_seconds)
+        if full or start.deletes_at is None or read_at is None or read_at - start.deletes_at >= every:
+            since = None if full else min(filter(None, (start.modified_at, start.deletes_at)), default=None)
+            yield Page([], self._archived(entity, since), replace(last, deletes_at=read_at))
 
     def _search(self, entity: str, cursor: Cursor) -> Iterator[Page]:
         api = self._api(entity).search_api
         props = [*PROPERTIES[entity], self.settings.id_property, MODIFIED]
         since, skip = cursor.modified_at, set[str]()
         done = _number(cursor.last_id)  # at the cursor's own timestamp, ids up to this one were read
-        window, after = since, 0
+        window, after, read_at = since, 0, None
+        position = Cursor(cursor.modified_at, cursor.last_id)
         while True:
             body: dict[str, Any] = {"sorts": [{"propertyName": MODIFIED, "direction": "ASCENDING"}],
                                     "properties": props, "limit": self.settings.search_page_size}
@@ -134,6 +142,7 @@ class HubSpotConnector(Connector):
             if after:
                 body["after"] = str(after)
             answer = self._call(f"search {entity}", api.do_search_with_http_info, public_object_search_request=body)
+            read_at = read_at or self.usage.clock  # the first search's moment: later pages only go further
             rows = answer.get("results") or []
             records = [self._record(row) for row in rows
                        if not (_stamp(row) == since and (row["id"] in skip or _number(row["id"]) <= done))]
@@ -144,9 +153,11 @@ class HubSpotConnector(Connector):
                 if stamp != since:
                     since, skip, done = stamp, set(), -1
                 skip.add(row["id"])
-            if records:
-                yield Page(records, [], Cursor(since, rows[-1]["id"]))
+            if rows:
+                position = Cursor(since, rows[-1]["id"])
             nxt = ((answer.get("paging") or {}).get("next") or {}).get("after")
+            if records or not nxt:  # the last page, even empty, reports when the stream was read
+                yield Page(records, [], replace(position, read_at=read_at))
             if not nxt:
                 return
             after = int(nxt)

@@ -9,6 +9,7 @@ sObject Collections API (`allOrNone=false`, one result per record), or one Bulk 
 """
 
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
@@ -97,12 +98,14 @@ class SalesforceConnector(Connector):
         query = self.soql(entity, Cursor() if full else cursor)
         options = {"Sforce-Query-Options": f"batchSize={self.settings.query_page_size}"}
         result = self.call(lambda sf: sf.query(query, include_deleted=True, headers=options), f"queryAll {entity}")
+        read_at = self.usage.clock  # the query's own moment: queryMore pages come from that one result
         while True:
-            page = _page(result.get("records", []), cursor)
-            if page.records or page.deleted:
+            page = _page(result.get("records", []), replace(cursor, read_at=read_at))
+            end = result.get("done", True) or not result.get("nextRecordsUrl")
+            if page.records or page.deleted or end:  # the last page, even empty, reports when it was read
                 cursor = page.cursor
                 yield page
-            if result.get("done", True) or not result.get("nextRecordsUrl"):
+            if end:
                 return
             result = self.call(partial(_more, locator=str(result["nextRecordsUrl"]), headers=options),
                                f"queryMore {entity}")
@@ -174,7 +177,7 @@ def _page(rows: list[dict[str, Any]], cursor: Cursor) -> Page:
             records.append(plain(row))
     if rows:
         last = rows[-1]
-        cursor = Cursor(_timestamp(str(last["SystemModstamp"])), str(last["Id"]))
+        cursor = Cursor(_timestamp(str(last["SystemModstamp"])), str(last["Id"]), cursor.read_at)
     return Page(records, deleted, cursor)
 
 

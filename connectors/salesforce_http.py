@@ -33,6 +33,7 @@ class CountingSession(requests.Session):
         self.usage.calls += 1
         response = super().request(method, url, *args, **kwargs)
         record_usage(self.usage, response.headers.get("Sforce-Limit-Info"))
+        self.usage.read_clock(response.headers)
         return response
 
 

@@ -8,12 +8,29 @@ import socket
 import tempfile
 import threading
 import time
+from email.utils import formatdate
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
 import trustme
 import uvicorn
+
+
+def dated(app: Any) -> Any:
+    """The app with a `Date` header read at each response, as the vendors' servers send it; uvicorn's own
+    is refreshed once a second by its event loop, so it can lag the records' stamps by over a second."""
+
+    async def wrapped(scope: Any, receive: Any, send: Any) -> None:
+        async def send_dated(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                stamp = formatdate(usegmt=True).encode()
+                message = {**message, "headers": [*message.get("headers", []), (b"date", stamp)]}
+            await send(message)
+
+        await app(scope, receive, send_dated)
+
+    return wrapped
 
 
 class SandboxServer:
@@ -45,8 +62,8 @@ class SandboxServer:
         options: dict[str, Any] = {}
         if self.tls:
             options = self._certificates()
-        config = uvicorn.Config(self.app, log_level="warning", lifespan="off", access_log=False,
-                                timeout_keep_alive=30, **options)
+        config = uvicorn.Config(dated(self.app), log_level="warning", lifespan="off", access_log=False,
+                                timeout_keep_alive=30, date_header=False, **options)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True,
                                         name=f"sandbox-{self._port}")

@@ -93,9 +93,9 @@ class Engine:
         if entity == "payout":
             return self._payments(source, report, run_id, started, calls)
         with self.store.session() as session:
-            cursor = Cursor() if full else cursors.load(session, system, entity)
-        if cursor.modified_at is not None:
-            cursor = Cursor(cursor.modified_at - timedelta(seconds=self.settings.sync.lookback_seconds), None)
+            stored = cursors.load(session, system, entity)
+        cursor = Cursor() if full else cursors.start(stored, timedelta(seconds=self.settings.sync.lookback_seconds))
+        read_at = deletes_at = None
         try:
             for page in source.connector.pull(entity, cursor, full=full):
                 with self.store.session() as session:
@@ -113,10 +113,14 @@ class Engine:
                 report.deleted += result.deleted
                 report.errors.update(result.errors)
                 newest = max(filter(None, (newest, result.newest)), default=None)
+                read_at, deletes_at = page.cursor.read_at or read_at, page.cursor.deletes_at or deletes_at
                 log.info("page applied", records=len(page.records), changed=len(result.changed),
                          errors=dict(result.errors), last_id=page.cursor.last_id)
                 if progress:
                     progress(system, entity, len(page.records))
+            if not dry_run:
+                with self.store.session() as session:
+                    cursors.finish(session, system, entity, read_at, deletes_at)
         except RateLimited as exc:
             report.status, report.message = "rate_limited", str(exc)
             log.warning("rate limited: run ends cleanly, resumes from its cursor", retry_after=exc.retry_after)

@@ -225,9 +225,10 @@ class Queue:
 
 def _deletes(session: Session, settings: Settings, entity: str, system: str, deleted: list[str],
              run_id: str | None, result: PageResult) -> None:
-    """Records deleted in one system: archive/delete them everywhere per policy, or just unlink them."""
+    """Records deleted in one system: archive/delete them everywhere per policy, or just unlink them. A
+    deletion already taken is skipped: systems report the same one again (lookback, full pulls)."""
     policy = settings.program.delete_policy.get(entity, "archive")
-    gone = list(links.by_external(session, entity, system, deleted).values())
+    gone = [link for link in links.by_external(session, entity, system, deleted).values() if not link.archived]
     for link in gone:
         link.archived = True
     links.save(session, gone)

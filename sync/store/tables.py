@@ -196,6 +196,8 @@ class SyncCursorRow(Base):
     entity: Mapped[str] = mapped_column(String(16), primary_key=True)
     modified_at: Mapped[datetime | None]
     last_id: Mapped[str | None] = mapped_column(String(64))
+    read_at: Mapped[datetime | None]  # the system's clock when a pull last read the stream to its end
+    deletes_at: Mapped[datetime | None]  # the system's clock when deletions were last listed
     full_sync_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=now, onupdate=now)
 

@@ -1,5 +1,6 @@
 """Two-way sync Salesforce <-> hub <-> HubSpot through both sandboxes over real HTTP."""
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -76,6 +77,29 @@ def test_round_trip_rules_conflicts_and_fixed_point(
     assert sum(r.records_out for r in reports) == 0
     assert sf.faults.count(r"composite/sobjects", "PATCH") == 0
     assert hs.faults.count(r"/batch/(upsert|update|archive|associate)") == 0
+
+
+def test_a_quiet_run_makes_one_call_per_stream(store: Store, crms: tuple[SalesforceSandbox, HubSpotSandbox]) -> None:
+    sf, hs = crms
+    sf.seed_opportunities(4, sf.seed_accounts(3))
+    config = settings(sf, hs)
+    config = config.model_copy(update={"sync": config.sync.model_copy(update={"lookback_seconds": 1})})
+    engine = Engine(store, config)
+    engine.cycle()
+    time.sleep(2.1)  # the next read begins over the lookback after the last write, on the sandboxes' clocks
+    echoes = engine.cycle()
+    assert sum(r.records_out for r in echoes) == 0
+    quiet = engine.cycle()
+    assert {f"{r.system}/{r.entity}": r.api_calls for r in quiet} == {
+        "salesforce/partner": 1, "hubspot/partner": 1, "salesforce/deal": 1, "hubspot/deal": 1}
+    assert all(r.records_in == 0 for r in quiet)
+
+    # the cursor did not skip anything: a change made now is pulled and pushed across
+    target = hs.live("companies")[0]
+    hs.update("companies", target["id"], {"city": "Lisbon"})
+    engine.cycle()
+    [account] = [a for a in sf.records("Account") if a["PartnerSync_Id__c"] == target["properties"]["partnersync_id"]]
+    assert account["BillingCity"] == "Lisbon"
 
 
 def test_a_partner_created_from_hubspot_stays_in_the_salesforce_pull(

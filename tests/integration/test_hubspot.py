@@ -62,6 +62,21 @@ def test_archived_records_are_deletions(hs: HubSpotSandbox) -> None:
     assert [d for p in pages for d in p.deleted] == [gone]
 
 
+def test_archived_records_are_listed_every_archived_every_seconds(hs: HubSpotSandbox) -> None:
+    hs.create("companies", {"name": "Keep"})
+    conn = connector(hs)
+    end = list(conn.pull("partner", Cursor()))[-1].cursor
+    assert end.read_at is not None and end.deletes_at == end.read_at  # HubSpot's own clock, from `Date`
+    gone = hs.create("companies", {"name": "Gone"})["id"]
+    hs.archive("companies", gone)
+    calls = conn.usage.calls
+    assert not [d for p in conn.pull("partner", end) for d in p.deleted]
+    assert conn.usage.calls == calls + 1  # one search; the archived list is not due for 300 s
+    eager = connector(hs, archived_every_seconds=0)
+    assert [d for p in eager.pull("partner", end) for d in p.deleted] == [gone]
+    assert [d for p in conn.pull("partner", end, full=True) for d in p.deleted] == [gone]
+
+
 def test_partial_batch_failure_and_idempotent_upsert(hs: HubSpotSandbox) -> None:
     conn = connector(hs)
     results = conn.push("partner", [{"partnersync_id": "p1", "name": "Acme"},
