@@ -1,8 +1,13 @@
-"""Normalizers that make values from different systems comparable. Offline: no network at run time."""
+"""Normalizers that make values from different systems comparable. Offline: no network at run time.
+
+The parsers (public suffixes, countries, phone numbers) are memoised: a sync normalizes each value
+several times (validation on the way in, the push's mapping and echo, dedup keys).
+"""
 
 import re
 import unicodedata
 from datetime import UTC, datetime
+from functools import lru_cache
 
 import phonenumbers
 import pycountry
@@ -10,6 +15,7 @@ import tldextract
 
 # The bundled public suffix list only: never fetch at run time.
 _extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+CACHED = 1 << 16  # distinct values kept per parser
 _SPACES = re.compile(r"\s+")
 _COUNTRY_ALIASES = {"UK": "GB", "USA": "US", "UNITED STATES": "US", "UNITED KINGDOM": "GB", "ENGLAND": "GB"}
 
@@ -29,9 +35,11 @@ def strip_accents(text: str) -> str:
 def domain(value: str | None) -> str | None:
     """Registrable domain of a website, URL or e-mail address (`https://www.shop.acme.co.uk/x` -> acme.co.uk)."""
     text = clean_text(value)
-    if text is None:
-        return None
-    text = text.lower().rsplit("@", 1)[-1]
+    return None if text is None else _domain(text.lower().rsplit("@", 1)[-1])
+
+
+@lru_cache(maxsize=CACHED)
+def _domain(text: str) -> str | None:
     parts = _extract(text if "://" in text else f"http://{text}")
     if not parts.domain or not parts.suffix:
         return None
@@ -41,8 +49,11 @@ def domain(value: str | None) -> str | None:
 def country(value: str | None) -> str | None:
     """ISO 3166-1 alpha-2 code from a code or an English name; None when unknown."""
     text = clean_text(value)
-    if text is None:
-        return None
+    return None if text is None else _country(text)
+
+
+@lru_cache(maxsize=CACHED)
+def _country(text: str) -> str | None:
     upper = _COUNTRY_ALIASES.get(text.upper(), text.upper())
     found = pycountry.countries.get(alpha_2=upper) if len(upper) == 2 else None
     if found is None and len(upper) == 3:
@@ -58,10 +69,13 @@ def country(value: str | None) -> str | None:
 def phone(value: str | None, region: str | None = None) -> str | None:
     """E.164 (`+14155550100`) when the number parses and is possible, else None."""
     text = clean_text(value)
-    if text is None:
-        return None
+    return None if text is None else _phone(text, region or "US")
+
+
+@lru_cache(maxsize=CACHED)
+def _phone(text: str, region: str) -> str | None:
     try:
-        number = phonenumbers.parse(text, region or "US")
+        number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
         return None
     if not phonenumbers.is_possible_number(number):

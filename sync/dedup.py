@@ -8,7 +8,7 @@ pairs between `review` and `auto_merge` wait in `duplicate_candidates` with the 
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import String, and_, cast, func, literal, null, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from config.program import Dedup
@@ -28,28 +28,49 @@ def partner_keys(row: PartnerRow) -> Keys:
 def rekey(row: PartnerRow) -> Keys:
     """Store the blocking keys on the row (the indexed columns other partners are matched through)."""
     found = partner_keys(row)
-    row.name_key, row.phonetic_key = found.name, found.phonetic
+    if (row.name_key, row.phonetic_key) != (found.name, found.phonetic):  # else the row stays clean: no flush
+        row.name_key, row.phonetic_key = found.name, found.phonetic
     return found
+
+
+def blocks(row: PartnerRow, found: Keys) -> dict[str, str]:
+    """The indexed columns `row` is matched through, with its values (`name_key` also needs the country)."""
+    values = {"website": found.domain, "tax_id": row.tax_id, "phone": row.phone, "name_key": found.name,
+              "phonetic_key": found.phonetic}
+    return {column: value for column, value in values.items() if value}
 
 
 def candidates(session: Session, row: PartnerRow, found: Keys) -> list[PartnerRow]:
     """Active partners sharing a blocking key with `row`, found through the indexes."""
-    ors = []
-    if found.domain:
-        ors.append(PartnerRow.website == found.domain)
-    if row.tax_id:
-        ors.append(PartnerRow.tax_id == row.tax_id)
-    if row.phone:
-        ors.append(PartnerRow.phone == row.phone)
-    if found.name:
-        ors.append(and_(PartnerRow.name_key == found.name, PartnerRow.country == found.country))
-    if found.phonetic:
-        ors.append(PartnerRow.phonetic_key == found.phonetic)
+    ors = [and_(PartnerRow.name_key == value, PartnerRow.country == found.country) if column == "name_key"
+           else getattr(PartnerRow, column) == value for column, value in blocks(row, found).items()]
     if not ors:
         return []
     query = (select(PartnerRow).where(or_(*ors), PartnerRow.id != row.id, PartnerRow.status == "active")
              .limit(CANDIDATE_LIMIT))
     return list(session.scalars(query))
+
+
+def shared(session: Session, keyed: Sequence[tuple[PartnerRow, Keys]]) -> set[tuple[str, str, str | None]]:
+    """The blocking values of a page that more than one active partner holds, in one query: a partner
+    holding none of them has no candidates, so it needs no query of its own."""
+    parts = []
+    for column in ("website", "tax_id", "phone", "name_key", "phonetic_key"):
+        values = {value for row, found in keyed if (value := blocks(row, found).get(column))}
+        if values:
+            held = getattr(PartnerRow, column)
+            country = PartnerRow.country if column == "name_key" else cast(null(), String)
+            grouped = (held, PartnerRow.country) if column == "name_key" else (held,)
+            parts.append(select(literal(column), held, country)
+                         .where(PartnerRow.status == "active", held.in_(values))
+                         .group_by(*grouped).having(func.count() > 1))
+    return {(column, value, country) for column, value, country in session.execute(union_all(*parts))} if parts \
+        else set()
+
+
+def _holds_shared(row: PartnerRow, found: Keys, common: set[tuple[str, str, str | None]]) -> bool:
+    return any((column, value, found.country if column == "name_key" else None) in common
+               for column, value in blocks(row, found).items())
 
 
 def _queue(session: Session, match: Match) -> None:
@@ -72,7 +93,6 @@ def _rejected(session: Session, a: str, b: str) -> bool:
 def match_partner(session: Session, rules: Dedup, row: PartnerRow, run_id: str | None = None) -> list[Match]:
     """Refresh `row`'s keys, then merge or queue every match above `review`; returns the matches."""
     found = rekey(row)
-    session.flush()
     results: list[Match] = []
     for other in candidates(session, row, found):
         if row.status != "active":
@@ -93,9 +113,12 @@ def match_partner(session: Session, rules: Dedup, row: PartnerRow, run_id: str |
 def on_partners_changed(ctx: RuleContext, hub_ids: Sequence[str]) -> None:
     """Rule hook for the engine: match the partners of one applied page against the hub."""
     rules = ctx.settings.program.dedup
-    for hub_id in hub_ids:
-        row = ctx.session.get(PartnerRow, hub_id)
-        if row is not None and row.status == "active":
+    rows = [row for hub_id in hub_ids if (row := ctx.session.get(PartnerRow, hub_id)) is not None
+            and row.status == "active"]
+    keyed = [(row, rekey(row)) for row in rows]
+    common = shared(ctx.session, keyed)
+    for row, found in keyed:
+        if row.status == "active" and _holds_shared(row, found, common):
             match_partner(ctx.session, rules, row, ctx.run_id)
 
 
