@@ -6,7 +6,7 @@ window limiter (190 requests / 10 s) and searches a bucket limiter (4 / s) acros
 """
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import cache
 from typing import Any
 
@@ -19,10 +19,11 @@ from periodiq import PeriodiqMiddleware, cron
 from config import load_settings
 from connectors.base import ApiUsage, Connector, Cursor, Page, PushResult, RateLimited, Record
 from sync import alerts
-from sync.engine import Engine
+from sync.engine import Engine, RunReport
 from sync.health import record_dead_letter
 from sync.store import Store
 from sync.systems import System, build_all
+from sync.webhooks import Event, deleted
 
 settings = load_settings()
 broker = RedisBroker(url=settings.redis_url)
@@ -105,18 +106,26 @@ def engine() -> Engine:
     return Engine(hub(), settings, systems)
 
 
-def guarded_run(eng: Engine, system: str, entity: str, *, full: bool = False, pull: bool = True) -> str:
-    """Run a stream under its Redis mutex (pull, then push its outbox); a rate limit becomes a retry."""
+def guarded(system: str, entity: str, work: Callable[[], RunReport]) -> str:
+    """Run `work` on a stream under the stream's Redis mutex; a rate limit becomes a retry."""
     mutex = ConcurrentRateLimiter(backend, f"partnersync:stream:{system}:{entity}", limit=1, ttl=STREAM_TTL_MS)
     with mutex.acquire(raise_on_failure=False) as acquired:
         if not acquired:
             return "busy"  # another worker runs this stream now; the schedule comes back
-        report = eng.pull(system, entity, full=full) if pull else None
-        if report is None or report.status == "success":
-            report = eng.push(system, entity, report)
+        report = work()
     if report.status == "rate_limited":
         raise dramatiq.Retry(report.message or "rate limited", delay=RETRY_DELAY_MS)
     return report.status
+
+
+def guarded_run(eng: Engine, system: str, entity: str, *, full: bool = False, pull: bool = True) -> str:
+    """Run a stream under its Redis mutex: pull, then push its outbox."""
+
+    def run() -> RunReport:
+        report = eng.pull(system, entity, full=full) if pull else None
+        return eng.push(system, entity, report) if report is None or report.status == "success" else report
+
+    return guarded(system, entity, run)
 
 
 @dramatiq.actor(queue_name="sync", max_retries=10, on_retry_exhausted="dead_letter", time_limit=STREAM_TTL_MS)
@@ -144,9 +153,18 @@ def request_pull(system: str, entity: str) -> None:
     sync_stream.send(system, entity)
 
 
-def on_hubspot_events(events: list[tuple[str, str]]) -> None:
-    """What the HubSpot webhook calls (`app.state.on_hubspot_events`): one pull per changed entity."""
-    for entity in sorted({entity for entity, _ in events}):
+@dramatiq.actor(queue_name="sync", max_retries=10, on_retry_exhausted="dead_letter", time_limit=STREAM_TTL_MS)
+def take_deletions(system: str, entity: str, external_ids: list[str]) -> None:
+    """Deletions a webhook announced, taken under the stream's mutex (busy: retried shortly)."""
+    if guarded(system, entity, lambda: engine().take_deletions(system, entity, external_ids)) == "busy":
+        raise dramatiq.Retry("stream busy", delay=RETRY_DELAY_MS)
+
+
+def on_hubspot_events(events: list[Event]) -> None:
+    """What the HubSpot webhook calls (`app.state.on_hubspot_events`): deletions taken, one pull per entity."""
+    for entity, ids in deleted(events).items():
+        take_deletions.send("hubspot", entity, ids)
+    for entity in sorted({entity for entity, _, _ in events}):
         request_pull("hubspot", entity)
 
 

@@ -11,6 +11,7 @@ import threading
 import structlog
 
 from sync.engine import Engine
+from sync.webhooks import Event, deleted
 
 log = structlog.get_logger("partnersync.sync")
 
@@ -20,15 +21,18 @@ class BackgroundPulls:
         self.engine = engine
         self.system = system
         self._waiting: set[str] = set()
+        self._deleted: dict[str, list[str]] = {}
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name=f"pulls-{system}", daemon=True)
         self._thread.start()
 
-    def __call__(self, events: list[tuple[str, str]]) -> None:
-        """`app.state.on_hubspot_events`: (entity, object id) pairs; one pull per entity."""
-        for entity in sorted({entity for entity, _ in events}):
+    def __call__(self, events: list[Event]) -> None:
+        """`app.state.on_hubspot_events`: deletions are taken, then one pull per entity."""
+        gone = deleted(events)
+        for entity in sorted({entity for entity, _, _ in events}):
             with self._lock:
+                self._deleted.setdefault(entity, []).extend(gone.get(entity, []))
                 if entity in self._waiting:
                     continue
                 self._waiting.add(entity)
@@ -46,7 +50,10 @@ class BackgroundPulls:
         while (entity := self._queue.get()) is not None:
             with self._lock:
                 self._waiting.discard(entity)
+                gone = self._deleted.pop(entity, [])
             try:
+                if gone:
+                    self.engine.take_deletions(self.system, entity, gone)
                 report = self.engine.pull(self.system, entity)
                 self.engine.push_all([report], entity)
                 log.info("webhook pull done", system=self.system, entity=entity, records_in=report.records_in,

@@ -16,7 +16,7 @@ import structlog
 from structlog.contextvars import bound_contextvars
 
 from config import Settings
-from connectors.base import ConnectorError, Cursor, RateLimited
+from connectors.base import ConnectorError, Cursor, Page, RateLimited
 from sync import alerts, cursors, erp_payouts, logs
 from sync.context import RuleContext
 from sync.preview import Planned, planned
@@ -130,6 +130,19 @@ class Engine:
             log.error("pull failed", error=str(exc))
         if not dry_run:
             self._record(report, run_id, started, source, calls, newest)
+        return report
+
+    def take_deletions(self, system: str, entity: str, external_ids: list[str]) -> RunReport:
+        """Deletions a system announced itself (HubSpot's signed deletion webhooks), taken at once as a pull
+        would take them: HubSpot's archived list, which a pull reads only every so often, is not needed."""
+        run_id, source, report = new_id(), self.systems[system], RunReport(system, entity)
+        started, calls = time.monotonic(), source.connector.usage.calls
+        with bound_contextvars(run_id=run_id, system=system, entity=entity), self.store.session() as session:
+            result = apply_page(session, self.settings, source, entity, Page([], external_ids, Cursor()), self.systems,
+                                run_id)
+            report.deleted = result.deleted
+            log.info("deletions taken", announced=len(external_ids), deleted=result.deleted)
+        self._record(report, run_id, started, source, calls, None)
         return report
 
     def push(self, system: str, entity: str, report: RunReport | None = None) -> RunReport:

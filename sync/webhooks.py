@@ -1,5 +1,7 @@
 """Webhook events seen: an event id is accepted once, so a replayed delivery changes nothing."""
 
+from collections.abc import Iterable
+
 from sqlalchemy.exc import IntegrityError
 
 from sync.store import Store
@@ -17,3 +19,16 @@ def accept(store: Store, source: str, event_ids: list[str]) -> list[str]:
             continue
         fresh.append(event_id)
     return fresh
+
+
+# (entity, the system's object id, the change: "creation", "propertyChange", "deletion", ...)
+Event = tuple[str, str, str]
+
+
+def deleted(events: Iterable[Event]) -> dict[str, list[str]]:
+    """The object ids announced deleted, by entity: taken at once, without waiting for a pull to list them."""
+    found: dict[str, list[str]] = {}
+    for entity, object_id, change in events:
+        if change == "deletion":
+            found.setdefault(entity, []).append(object_id)
+    return found

@@ -16,6 +16,7 @@ from sync import probes
 from sync.logs import hide_secrets
 from sync.store import Store, StoreError
 from sync.systems import System, build_all
+from sync.webhooks import Event
 from web import card, dashboard, metrics, webhooks
 
 
@@ -43,14 +44,14 @@ async def hub_unavailable(request: Request, exc: Exception) -> PlainTextResponse
 
 
 def create_app(settings: Settings, store: Store,
-               on_hubspot_events: Callable[[list[tuple[str, str]]], Any] | None = None, *,
+               on_hubspot_events: Callable[[list[Event]], Any] | None = None, *,
                redis_url: str | None = None, systems: dict[str, System] | None = None) -> Starlette:
     """The app for `partnersync serve`, the demo and tests; state carries settings and the store.
 
-    `on_hubspot_events([(entity, object id), ...])` is what the HubSpot webhook calls to have those
-    streams pulled soon (`worker.on_hubspot_events` enqueues the pulls on the broker). `redis_url` is
-    the Redis that broker uses (checked by /healthz). `systems` are the engine's systems the dashboard
-    replays quarantined records with (default: built from settings when first needed)."""
+    `on_hubspot_events([(entity, object id, change), ...])` is what the HubSpot webhook calls to have
+    deletions taken and those streams pulled soon (`worker.on_hubspot_events` enqueues both on the broker).
+    `redis_url` is the Redis that broker uses (checked by /healthz). `systems` are the engine's systems the
+    dashboard replays quarantined records with (default: built from settings when first needed)."""
     routes = [Route("/healthz", healthz), *webhooks.routes, *metrics.routes, *card.routes, *dashboard.routes,
               Mount("/static", StaticFiles(packages=[("web", "static")]), name="static")]
     hide_secrets(settings)

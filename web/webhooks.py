@@ -3,7 +3,8 @@
 HubSpot signs `method + uri + body + timestamp` with the app's client secret (HMAC-SHA256, base64)
 in `X-HubSpot-Signature-v3`, with the time in `X-HubSpot-Request-Timestamp` (ms). We refuse a bad
 signature and a timestamp older than five minutes (401), and an event id seen before is ignored.
-Webhooks only speed sync up: polling stays the source of truth.
+Webhooks only speed sync up: polling stays the source of truth. Deletions are taken from the events
+themselves (HubSpot's archived list, which pulls read only every `hubspot.archived_every_seconds`).
 """
 
 import base64
@@ -19,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from sync.webhooks import accept
+from sync.webhooks import Event, accept
 
 MAX_AGE_MS = 5 * 60 * 1000
 OBJECTS = {"company": "partner", "deal": "deal"}
@@ -71,9 +72,10 @@ async def hubspot(request: Request) -> Response:
     except (ValueError, AssertionError):
         return JSONResponse({"error": "body must be a JSON list of events"}, status_code=400)
     fresh = set(accept(request.app.state.store, "hubspot", [str(e.get("eventId")) for e in events]))
-    wanted = sorted({(OBJECTS[kind], str(e.get("objectId"))) for e in events if str(e.get("eventId")) in fresh
-                     and (kind := str(e.get("subscriptionType", "")).split(".")[0]) in OBJECTS})
-    on_events: Callable[[list[tuple[str, str]]], Any] | None = getattr(request.app.state, "on_hubspot_events", None)
+    wanted = sorted({(OBJECTS[kind], str(e.get("objectId")), change) for e in events
+                     if str(e.get("eventId")) in fresh
+                     for kind, _, change in [str(e.get("subscriptionType", "")).partition(".")] if kind in OBJECTS})
+    on_events: Callable[[list[Event]], Any] | None = getattr(request.app.state, "on_hubspot_events", None)
     if wanted and on_events is not None:
         on_events(wanted)
     return JSONResponse({"accepted": len(fresh), "duplicates": len(events) - len(fresh), "pulls": len(wanted)})

@@ -69,3 +69,23 @@ def test_a_change_in_the_hubspot_sandbox_arrives_as_a_webhook_and_flows_to_sales
     with demo.store.session() as session:
         names = set(session.scalars(select(PartnerRow.name).where(PartnerRow.name.like("Umbrella Systems%"))))
     assert names == {"Umbrella Systems Europe"}
+
+
+def test_a_company_archived_in_hubspot_is_taken_from_its_deletion_webhook(demo: Demo) -> None:
+    assert demo.settings is not None and demo.store is not None and demo.pulls is not None
+    assert demo.settings.hubspot.archived_every_seconds > 0  # the pull would not list archived records yet
+    app = create_app(demo.settings, demo.store, on_hubspot_events=demo.pulls, systems=demo.pulls.engine.systems)
+    company = next(c for c in demo.hubspot.live("companies") if c["properties"]["name"] == "Umbrella Systems")
+    hub_id = company["properties"]["partnersync_id"]
+    with SandboxServer(app) as server:
+        demo.deliver_webhooks(f"{server.url}/webhooks/hubspot")
+        demo.hubspot.archive("companies", company["id"])
+        assert demo.webhooks is not None
+        demo.webhooks.join()
+        demo.pulls.join()
+    with demo.store.session() as session:
+        partner = session.get(PartnerRow, hub_id)
+        assert partner is not None and partner.status == "archived" and partner.deleted_at is not None
+    accounts = [a for a in demo.salesforce.records("Account", include_deleted=True)
+                if a.get("PartnerSync_Id__c") == hub_id]
+    assert accounts and all(a["IsDeleted"] for a in accounts)  # archived there too (the recycle bin)
