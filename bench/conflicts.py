@@ -13,7 +13,13 @@ rolled back. Prints median and p99; the last line is `conflict_check_p99_ms=<ms>
 `--database-url` (checked: the row count and the first and last generated deals must match) and only
 migrates, analyzes and measures; an empty database is loaded as usual. The generator is replayed without
 writing, so the checks draw the same customers as a run that loads. Every check is rolled back, so the
-database stays as loaded.
+database stays as loaded (it only ages: expiry is counted from the time of the run, the registration dates
+from the time of the load). PostgreSQL is loaded with COPY (the same rows as INSERT, about 3x faster).
+
+The timed part is `sync.conflicts.check` alone, wall clock; the new deal and its product are written before
+it and the transaction is rolled back after it, as the engine's page transaction would hold them. No
+warm-up: the first checks include SQLAlchemy compiling its statements. The garbage collector is left as it
+is (collections during the checks were measured: a few gen-0/1 of < 0.5 ms, no full collection).
 """
 
 import argparse
