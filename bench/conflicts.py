@@ -163,8 +163,8 @@ def reuse(store: Store, count: int, rng: random.Random) -> list[tuple[str, str, 
         for deal in (first, last):
             row = s.get(DealRow, deal["id"])
             if stored != count or row is None or row.customer_name != deal["customer_name"]:
-                sys.exit(f"--reuse: the database holds {stored} deals, not the {count} of seed "
-                         "this run would load; use an empty database")
+                sys.exit(f"--reuse: the database does not hold the {count} deals this --registrations and --seed "
+                         f"would load (it holds {stored}, or other ones); use an empty database")
     return customers
 
 
