@@ -14,7 +14,7 @@ from typing import Any
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import JaroWinkler
-from sqlalchemy import Select, and_, bindparam, func, or_, select
+from sqlalchemy import Boolean, Integer, Select, String, and_, bindparam, column, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from config.program import Registration
@@ -22,6 +22,7 @@ from mapping.names import name_key, phonetic_key
 from sync.context import RuleContext
 from sync.outbox import enqueue, linked_systems
 from sync.store.tables import DealProductRow, DealRow, RegistrationConflictRow
+from sync.store.types import UTCDateTime
 
 ACTIVE = ("submitted", "approved")
 WRITE_BACK = ("registration_status", "conflict_flag", "conflict_reason", "expires_at", "sla_breached")
@@ -70,21 +71,20 @@ _CONFLICT = RegistrationConflictRow
 RivalsQuery = Select[str, str | None, bool, str | None, str | None, str | None, datetime, str, str | None]
 
 
-def _rivals_query(by_domain: bool, by_name: bool) -> RivalsQuery:
-    """Built once per shape with bind parameters: a check costs the lookup, not statement building.
+def _rivals_query() -> RivalsQuery:
+    """Built once with bind parameters: a check costs the lookup, not statement building.
 
     Same customer = same domain, or in the same country the same name key or the same phonetic key
-    (three index equalities), so the candidate set is the customer's own deals, not a range scan. One row per
+    (three index equalities), so the candidate set is the customer's own deals, not a range scan. A missing
+    domain or name is bound as NULL, which equals nothing: one statement for every deal. One row per
     (rival, shared product family, conflict already recorded between the two): one round trip per check.
+    PostgreSQL runs the same query as the function `partnersync_deal_rivals` (migration conflicts1).
     """
-    same_customer = []
-    if by_domain:
-        same_customer.append(DealRow.customer_domain == bindparam("domain"))
-    if by_name:
-        same_customer.append(and_(DealRow.customer_key == bindparam("key"),
-                                  DealRow.customer_country == bindparam("country")))
-        same_customer.append(and_(DealRow.customer_country == bindparam("country"),
-                                  DealRow.customer_phonetic == bindparam("phonetic")))
+    same_customer = or_(DealRow.customer_domain == bindparam("domain"),
+                        and_(DealRow.customer_key == bindparam("key"),
+                             DealRow.customer_country == bindparam("country")),
+                        and_(DealRow.customer_country == bindparam("country"),
+                             DealRow.customer_phonetic == bindparam("phonetic")))
     # equalities, not IN (...): an expanding IN would rewrite the SQL text on every execution
     status = or_(*(DealRow.registration_status == value for value in ACTIVE))
     active_partner = and_(DealRow.is_partner_deal.is_(True), status,
@@ -98,25 +98,49 @@ def _rivals_query(by_domain: bool, by_name: bool) -> RivalsQuery:
                    func.coalesce(DealRow.registered_at, DealRow.created_at), DealProductRow.family, _CONFLICT.rule)
             .join(DealProductRow, DealProductRow.deal_id == DealRow.id)
             .outerjoin(_CONFLICT, known)
-            .where(or_(*same_customer), DealRow.id != bindparam("deal_id"), DealRow.deleted_at.is_(None),
+            .where(same_customer, DealRow.id != bindparam("deal_id"), DealRow.deleted_at.is_(None),
                    or_(active_partner, open_direct),
                    DealProductRow.family.in_(select(mine.family).where(mine.deal_id == bindparam("deal_id"))))
-            .limit(CANDIDATE_LIMIT))
+            .limit(bindparam("limit", type_=Integer)))
 
 
-_RIVALS = {(d, k): _rivals_query(d, k) for d in (True, False) for k in (True, False) if d or k}
+def _rivals_function() -> RivalsQuery:
+    """The query above through the server function: PostgreSQL keeps its plan for the session (migration
+    conflicts1), where a statement would be parsed and planned again after every ROLLBACK."""
+    rows = func.partnersync_deal_rivals(
+        bindparam("deal_id", type_=String), bindparam("now", type_=UTCDateTime()), bindparam("domain", type_=String),
+        bindparam("key", type_=String), bindparam("country", type_=String), bindparam("phonetic", type_=String),
+        bindparam("limit", type_=Integer),
+    ).table_valued(column("id", String), column("partner_id", String), column("is_partner_deal", Boolean),
+                   column("customer_domain", String), column("customer_country", String),
+                   column("customer_key", String), column("registered", UTCDateTime()), column("family", String),
+                   column("rule", String))
+    return select(*rows.c)
+
+
+_RIVALS = _rivals_query()
+_RIVALS_FUNCTION = _rivals_function()
+
+
+def rival_params(deal: DealRow, now: datetime) -> dict[str, Any] | None:
+    """The lookup's parameters for `deal`; None when it has neither a domain nor a name key and country."""
+    by_name = bool(deal.customer_key and deal.customer_country)
+    if not deal.customer_domain and not by_name:
+        return None
+    return {"deal_id": deal.id, "now": now, "domain": deal.customer_domain or None, "limit": CANDIDATE_LIMIT,
+            "key": deal.customer_key if by_name else None, "country": deal.customer_country if by_name else None,
+            "phonetic": deal.customer_phonetic if by_name else None}
 
 
 def rivals(session: Session, deal: DealRow, now: datetime) -> list[Rival]:
     """Active deals for a possibly-same customer sharing a product family with `deal` (one query)."""
-    params: dict[str, Any] = {"deal_id": deal.id, "now": now, "domain": deal.customer_domain}
-    if deal.customer_key and deal.customer_country:
-        params.update(key=deal.customer_key, phonetic=deal.customer_phonetic, country=deal.customer_country)
-    shape = (bool(deal.customer_domain), "key" in params)
-    if shape not in _RIVALS:
+    params = rival_params(deal, now)
+    if params is None:
         return []
+    conn = session.connection()
+    query = _RIVALS_FUNCTION if conn.dialect.name == "postgresql" else _RIVALS
     found: dict[str, Rival] = {}
-    rows = session.connection().execute(_RIVALS[shape], params)  # Core: plain rows, no ORM loading
+    rows = conn.execute(query, params)  # Core: plain rows, no ORM loading
     for deal_id, partner_id, partner_deal, domain, country, key, registered, family, rule in rows:
         rival = found.get(deal_id)
         if rival is None:

@@ -1,5 +1,6 @@
 """Deal-registration conflicts on the hub (SQLite and PostgreSQL): every rule, its negatives, write-back."""
 
+import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -164,3 +165,48 @@ def test_expiry_and_approval_sla_are_written_back(hub: Store) -> None:
         payloads = {o.hub_id: o.payload for o in s.scalars(select(OutboxRow))}
         assert payloads["old"]["registration_status"] == "expired"
         assert payloads["slow"]["sla_breached"] is True
+
+
+def test_rival_lookup_function_returns_what_the_query_returns(hub: Store) -> None:
+    """PostgreSQL runs the lookup as the function of migration conflicts1: it must stay the query's twin."""
+    if hub.engine.dialect.name != "postgresql":
+        pytest.skip("the function exists on PostgreSQL only")
+    rng = random.Random(7)
+    names = [("Contoso Ltd", "contoso.com"), ("Contosso Limited", None), ("Fabrikam Inc", "fabrikam.com"),
+             ("Northwind", ""), ("Route 66 Diner", None), ("Route 9 Diner", None)]
+    with hub.session() as s:
+        for i in range(60):
+            name, domain = rng.choice(names)
+            direct = rng.random() < 0.15
+            _deal(s, f"d{i:02d}", partner=None if direct else rng.choice(["pA", "pB"]), is_partner_deal=not direct,
+                  stage=rng.choice(["open", "open", "won"]), customer_name=name,
+                  customer_domain=domain if rng.random() < 0.7 else None,
+                  customer_country=rng.choice(["GB", "GB", "US", None]),
+                  registration_status=rng.choice(["submitted", "approved", "rejected", "expired"]),
+                  registered=NOW - timedelta(days=rng.randint(0, 120)),
+                  families=tuple(rng.sample(["firewall", "vpn", "storage"], rng.randint(1, 2))),
+                  deleted_at=NOW if rng.random() < 0.05 else None)
+        for deal in s.scalars(select(DealRow)):
+            conflicts.refresh(deal, Registration(), NOW)
+            if rng.random() < 0.3:
+                deal.expires_at = None
+        s.flush()
+        s.add_all([RegistrationConflictRow(deal_id=f"d{i:02d}", other_deal_id=f"d{i + 1:02d}", rule=rule, evidence={})
+                   for i, rule in ((0, "customer_overlap"), (3, "direct_opportunity"), (7, "duplicate_registration"))])
+    compared = 0
+    with hub.session() as s:
+        for deal in s.scalars(select(DealRow).order_by(DealRow.id)):
+            params = conflicts.rival_params(deal, NOW)
+            if params is None:
+                continue
+            query = sorted(s.connection().execute(conflicts._RIVALS, params).all())
+            assert sorted(s.connection().execute(conflicts._RIVALS_FUNCTION, params).all()) == query, deal.id
+            compared += len(query)
+    assert compared > 50  # the data gives both some rows to agree on
+
+
+def test_blank_domain_is_no_evidence(hub: Store) -> None:
+    with hub.session() as s:
+        _deal(s, "d1", customer_domain="", customer_name="Contoso", registered=NOW - timedelta(days=20))
+        _deal(s, "d2", partner="pB", customer_domain="", customer_name="Unrelated Name", customer_country="US")
+    assert _run(hub, ["d1", "d2"]) == []
