@@ -64,15 +64,26 @@ def database_url(request: pytest.FixtureRequest) -> str:
     return url
 
 
-@pytest.fixture
-def store(database_url: str) -> Iterator[Store]:
-    """A store on an empty migrated database (every table emptied after the test)."""
-    s = Store(database_url)
+def _emptied(url: str) -> Iterator[Store]:
+    s = Store(url)
     yield s
     with s.engine.begin() as conn:
         for table in reversed(Base.metadata.sorted_tables):
             conn.execute(table.delete())
     s.dispose()
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    """A store on an empty migrated database (every table emptied after the test)."""
+    yield from _emptied(database_url)
+
+
+@pytest.fixture
+def pg_store(pg_database_url: str) -> Iterator[Store]:
+    """The same on PostgreSQL alone, for what only PostgreSQL has."""
+    upgrade(pg_database_url)
+    yield from _emptied(pg_database_url)
 
 
 @pytest.fixture

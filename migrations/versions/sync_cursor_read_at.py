@@ -5,7 +5,7 @@ Both are on the system's own clock (its HTTP `Date`): with them a pull starts at
 archived list is read every `hubspot.archived_every_seconds` instead of on every pull.
 
 Revision ID: sync1
-Revises: dedup2
+Revises: conflicts1
 """
 from collections.abc import Sequence
 
@@ -15,7 +15,7 @@ from alembic import op
 import sync.store.types
 
 revision: str = "sync1"
-down_revision: str | None = "dedup2"
+down_revision: str | None = "conflicts1"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
