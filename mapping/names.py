@@ -1,10 +1,11 @@
 """Company-name keys: the same firm written by two systems must give the same key. Pure, no I/O."""
 
 import re
+from functools import lru_cache
 
 import jellyfish
 
-from mapping.normalize import clean_text, strip_accents
+from mapping.normalize import CACHED, clean_text, strip_accents
 
 # Legal forms, written as their dot-less, lower-case tokens (so "S.p.A." and "spa" are one form).
 # Multi-token forms come first so "sp z o o" wins over "o".
@@ -63,14 +64,22 @@ def _strip_forms(tokens: list[str]) -> list[str]:
 def name_key(value: object) -> str | None:
     """The comparable core of a company name: lower case, no accents, punctuation, legal form or "the".
 
-    "The Acme Company, Inc." and "ACME Co" both give `acme`; `&` and "and" are the same word.
+    "The Acme Company, Inc." and "ACME Co" both give `acme`; `&` and "and" are the same word. Memoised,
+    like the keys below: dedup compares a popular name's partners again and again.
     """
-    tokens = _strip_forms(_tokens(value))
+    text = clean_text(value)
+    return None if text is None else _name_key(text)
+
+
+@lru_cache(maxsize=CACHED)
+def _name_key(text: str) -> str | None:
+    tokens = _strip_forms(_tokens(text))
     if len(tokens) > 1 and tokens[0] in _LEADING_THE:
         tokens = tokens[1:]
     return " ".join(tokens) or None
 
 
+@lru_cache(maxsize=CACHED)
 def phonetic_key(key: str | None) -> str | None:
     """Metaphone of the name key's words (spaces removed), so "Acme Sytems" and "Akme Systems" meet.
 
@@ -95,7 +104,13 @@ def street_key(value: object) -> str | None:
 
     Directions become one letter, one trailing street type goes, and German "-strasse" is "-str".
     """
-    tokens = [_DIRECTIONS.get(word, word) for word in _tokens(value)]
+    text = clean_text(value)
+    return None if text is None else _street_key(text)
+
+
+@lru_cache(maxsize=CACHED)
+def _street_key(text: str) -> str | None:
+    tokens = [_DIRECTIONS.get(word, word) for word in _tokens(text)]
     tokens = [word[:-4] if word.endswith("strasse") else word for word in tokens]
     if len(tokens) > 1 and tokens[-1] in _STREET_TYPES:
         tokens.pop()  # one only: "1 Court St" is on Court

@@ -15,7 +15,7 @@ import tldextract
 
 # The bundled public suffix list only: never fetch at run time.
 _extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
-CACHED = 1 << 16  # distinct values kept per parser
+CACHED = 1 << 14  # distinct values kept per memoised function (a few MB at most)
 _SPACES = re.compile(r"\s+")
 _COUNTRY_ALIASES = {"UK": "GB", "USA": "US", "UNITED STATES": "US", "UNITED KINGDOM": "GB", "ENGLAND": "GB"}
 

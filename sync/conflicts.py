@@ -100,7 +100,10 @@ def _rivals_query() -> RivalsQuery:
             .outerjoin(_CONFLICT, known)
             .where(same_customer, DealRow.id != bindparam("deal_id"), DealRow.deleted_at.is_(None),
                    or_(active_partner, open_direct),
-                   DealProductRow.family.in_(select(mine.family).where(mine.deal_id == bindparam("deal_id"))))
+                   # an expression, not the bare column: without table statistics (SQLite is never ANALYZEd)
+                   # a planner would otherwise drive the lookup from every deal of the product family
+                   func.coalesce(DealProductRow.family, "").in_(
+                       select(mine.family).where(mine.deal_id == bindparam("deal_id"))))
             .limit(bindparam("limit", type_=Integer)))
 
 

@@ -43,7 +43,7 @@ BEGIN
             AND (d.registration_status = 'submitted' OR d.registration_status = 'approved')
             AND (d.expires_at IS NULL OR d.expires_at > p_now))
            OR (d.is_partner_deal IS false AND d.stage = 'open'))
-      AND p.family IN (SELECT m.family FROM deal_products AS m WHERE m.deal_id = p_deal_id)
+      AND coalesce(p.family, '') IN (SELECT m.family FROM deal_products AS m WHERE m.deal_id = p_deal_id)
     LIMIT p_limit;
 END
 $$
