@@ -7,7 +7,7 @@ Candidates come from index equalities (domain; name key or phonetic key within t
 family), never a scan; the fuzzy name score then decides among them.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, aliased
 from config.program import Registration
 from mapping.names import name_key, phonetic_key
 from sync.context import RuleContext
-from sync.outbox import enqueue, linked_systems
+from sync.outbox import enqueue, live_links
 from sync.store.tables import DealProductRow, DealRow, RegistrationConflictRow
 from sync.store.types import UTCDateTime
 
@@ -259,12 +259,13 @@ def _state(deal: DealRow) -> dict[str, Any]:
     }
 
 
-def write_back(session: Session, deal: DealRow, before: dict[str, Any], run_id: str | None = None) -> None:
-    """Queue the registration fields to every CRM holding the deal, when they changed."""
-    after = _state(deal)
-    if after != before:
-        enqueue(session, entity="deal", hub_id=deal.id, systems=linked_systems(session, "deal", deal.id),
-                payload=after, run_id=run_id)
+def write_back(session: Session, touched: Iterable[tuple[DealRow, dict[str, Any]]], run_id: str | None = None) -> None:
+    """Queue the registration fields of each deal whose fields changed to every system holding it (the
+    links of all of them in one query)."""
+    changed = [(deal, after) for deal, before in touched if (after := _state(deal)) != before]
+    systems = live_links(session, "deal", [deal.id for deal, _ in changed])
+    for deal, after in changed:
+        enqueue(session, entity="deal", hub_id=deal.id, systems=systems.get(deal.id, []), payload=after, run_id=run_id)
 
 
 def on_deals_changed(ctx: RuleContext, hub_ids: Sequence[str]) -> None:
@@ -275,8 +276,7 @@ def on_deals_changed(ctx: RuleContext, hub_ids: Sequence[str]) -> None:
         deal = ctx.session.get(DealRow, hub_id)
         if deal is not None:
             check(ctx.session, rules, deal, ctx.now, touched)
-    for row, before in touched.values():
-        write_back(ctx.session, row, before, ctx.run_id)
+    write_back(ctx.session, touched.values(), ctx.run_id)
 
 
 def open_conflicts(session: Session, limit: int = 100) -> list[RegistrationConflictRow]:
@@ -301,5 +301,4 @@ def resolve(session: Session, conflict_id: int, winner_id: str, by: str, note: s
     decide(conflict, winner.id, loser, note or "manual", by, now)
     winner.conflict_flag, winner.conflict_reason = False, None
     session.flush()
-    for row in (winner, loser):
-        write_back(session, row, before[row.id])
+    write_back(session, [(row, before[row.id]) for row in (winner, loser)])

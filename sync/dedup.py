@@ -7,8 +7,10 @@ pairs between `review` and `auto_merge` wait in `duplicate_candidates` with the 
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import String, and_, cast, func, literal, null, or_, select, union_all
+from sqlalchemy import Row, Select, String, and_, bindparam, cast, func, literal, null, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from config.program import Dedup
@@ -20,9 +22,13 @@ from sync.store.tables import DuplicateCandidateRow, PartnerMergeRow, PartnerRow
 CANDIDATE_LIMIT = 200
 
 
-def partner_keys(row: PartnerRow) -> Keys:
-    return keys(row.id, {name: getattr(row, name) for name in
-                         ("name", "website", "email", "phone", "street", "city", "postal_code", "country", "tax_id")})
+KEYED = ("name", "website", "email", "phone", "street", "city", "postal_code", "country", "tax_id")
+_KEYED_COLUMNS = (PartnerRow.id, *(getattr(PartnerRow, name) for name in KEYED))
+
+
+def partner_keys(row: Any) -> Keys:
+    """The keys of a partner: a `PartnerRow`, or a plain row of its id and KEYED columns."""
+    return keys(row.id, {name: getattr(row, name) for name in KEYED})
 
 
 def rekey(row: PartnerRow) -> Keys:
@@ -40,15 +46,24 @@ def blocks(row: PartnerRow, found: Keys) -> dict[str, str]:
     return {column: value for column, value in values.items() if value}
 
 
-def candidates(session: Session, row: PartnerRow, found: Keys) -> list[PartnerRow]:
-    """Active partners sharing a blocking key with `row`, found through the indexes."""
-    ors = [and_(PartnerRow.name_key == value, PartnerRow.country == found.country) if column == "name_key"
-           else getattr(PartnerRow, column) == value for column, value in blocks(row, found).items()]
-    if not ors:
+def candidates(session: Session, row: PartnerRow, found: Keys) -> list[Row[Any]]:
+    """Active partners sharing a blocking key with `row`, found through the indexes: plain rows of their id
+    and KEYED columns (a popular name has up to CANDIDATE_LIMIT, most of which score low)."""
+    values = blocks(row, found)
+    if not values:
         return []
-    query = (select(PartnerRow).where(or_(*ors), PartnerRow.id != row.id, PartnerRow.status == "active")
-             .limit(CANDIDATE_LIMIT))
-    return list(session.scalars(query))
+    query = _candidates_query(tuple(values), found.country is not None)
+    return list(session.execute(query, {**values, "id": row.id, "country": found.country}))
+
+
+@cache
+def _candidates_query(columns: tuple[str, ...], has_country: bool) -> Select[Any]:
+    """Built once per shape with bind parameters: a partner's lookup costs the query, not statement building."""
+    country = PartnerRow.country == bindparam("country") if has_country else PartnerRow.country.is_(None)
+    ors = [and_(PartnerRow.name_key == bindparam(column), country) if column == "name_key"
+           else getattr(PartnerRow, column) == bindparam(column) for column in columns]
+    return (select(*_KEYED_COLUMNS).where(or_(*ors), PartnerRow.id != bindparam("id"), PartnerRow.status == "active")
+            .limit(CANDIDATE_LIMIT))
 
 
 def shared(session: Session, keyed: Sequence[tuple[PartnerRow, Keys]]) -> set[tuple[str, str, str | None]]:
@@ -94,13 +109,15 @@ def match_partner(session: Session, rules: Dedup, row: PartnerRow, run_id: str |
     """Refresh `row`'s keys, then merge or queue every match above `review`; returns the matches."""
     found = rekey(row)
     results: list[Match] = []
-    for other in candidates(session, row, found):
+    for candidate in candidates(session, row, found):
         if row.status != "active":
             break
-        match = score(found, partner_keys(other))
-        if match.score < rules.review or _rejected(session, row.id, other.id):
+        match = score(found, partner_keys(candidate))
+        if match.score < rules.review or _rejected(session, row.id, candidate.id):
             continue
         results.append(match)
+        other = session.get(PartnerRow, candidate.id)  # the session's copy: a merge earlier in the page shows
+        assert other is not None
         if match.score >= rules.auto_merge and other.status == "active":
             survivor, loser = choose_survivor(session, rules, row, other)
             merge(session, rules, survivor, loser, score=match.score, run_id=run_id)

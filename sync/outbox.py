@@ -2,7 +2,8 @@
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -21,12 +22,22 @@ def payload_hash(payload: dict[str, Any]) -> str:
 
 def linked_systems(session: Session, entity: str, hub_id: str) -> list[str]:
     """Systems holding a live link to this hub record."""
-    rows = session.scalars(
-        select(ExternalLinkRow.system).where(
-            ExternalLinkRow.entity == entity, ExternalLinkRow.hub_id == hub_id, ExternalLinkRow.archived.is_(False)
-        )
-    )
-    return sorted(rows)
+    return live_links(session, entity, [hub_id]).get(hub_id, [])
+
+
+def live_links(session: Session, entity: str, hub_ids: Sequence[str],
+               systems: Collection[str] | None = None) -> dict[str, list[str]]:
+    """hub id -> the systems (of `systems`, default all) holding a live link to it, sorted; a query per 5,000."""
+    found: dict[str, list[str]] = defaultdict(list)
+    for start in range(0, len(hub_ids), 5000):
+        query = select(ExternalLinkRow.hub_id, ExternalLinkRow.system).where(
+            ExternalLinkRow.entity == entity, ExternalLinkRow.hub_id.in_(hub_ids[start:start + 5000]),
+            ExternalLinkRow.archived.is_(False))
+        if systems is not None:
+            query = query.where(ExternalLinkRow.system.in_(systems))
+        for hub_id, system in session.execute(query):
+            found[hub_id].append(system)
+    return {hub_id: sorted(names) for hub_id, names in found.items()}
 
 
 def enqueue(

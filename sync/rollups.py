@@ -14,8 +14,8 @@ from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from config.program import ProgramRules
-from sync.outbox import enqueue
-from sync.store.tables import AccrualRow, DealRow, ExternalLinkRow, PartnerRow, PayoutRow
+from sync.outbox import enqueue, live_links
+from sync.store.tables import AccrualRow, DealRow, PartnerRow, PayoutRow
 
 CRMS = ("salesforce", "hubspot")
 _BATCH = 5000
@@ -33,19 +33,6 @@ def money(amount: Decimal | None, currency: str) -> dict[str, str] | None:
 def batches(ids: Sequence[str], size: int = _BATCH) -> Iterator[Sequence[str]]:
     for start in range(0, len(ids), size):
         yield ids[start:start + size]
-
-
-def crm_links(session: Session, entity: str, hub_ids: Sequence[str]) -> dict[str, list[str]]:
-    """hub id -> CRM systems holding a live link to it."""
-    links: dict[str, list[str]] = defaultdict(list)
-    for batch in batches(hub_ids):
-        for hub_id, system in session.execute(
-            select(ExternalLinkRow.hub_id, ExternalLinkRow.system).where(
-                ExternalLinkRow.entity == entity, ExternalLinkRow.hub_id.in_(batch),
-                ExternalLinkRow.system.in_(CRMS), ExternalLinkRow.archived.is_(False))
-        ):
-            links[hub_id].append(system)
-    return links
 
 
 def deal_status(total: Decimal, statuses: set[str]) -> str:
@@ -129,7 +116,7 @@ def _write_back(session: Session, table: type[PartnerRow] | type[DealRow], entit
     """Store the changed roll-ups and queue them to every CRM the record is linked to."""
     if changed:
         session.execute(update(table), changed)
-    links = crm_links(session, entity, [c["id"] for c in changed])
+    links = live_links(session, entity, [c["id"] for c in changed], CRMS)
     for values in changed:
         if links.get(values["id"]):
             enqueue(session, entity=entity, hub_id=values["id"], systems=links[values["id"]],
