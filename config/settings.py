@@ -32,6 +32,9 @@ class SyncSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     lookback_seconds: int = Field(default=5, ge=0, le=3600)
+    # A pull refreshes PostgreSQL's planner statistics after applying this many records (0: never):
+    # without them a lookup by a list of ids is planned as a scan, and autovacuum may be off or behind.
+    analyze_every_records: int = Field(default=20_000, ge=0)
 
 
 class WebSettings(BaseModel):

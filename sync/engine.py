@@ -96,6 +96,7 @@ class Engine:
             stored = cursors.load(session, system, entity)
         cursor = Cursor() if full else cursors.start(stored, timedelta(seconds=self.settings.sync.lookback_seconds))
         read_at = deletes_at = None
+        unanalyzed = 0
         try:
             for page in source.connector.pull(entity, cursor, full=full):
                 with self.store.session() as session:
@@ -114,6 +115,10 @@ class Engine:
                 report.errors.update(result.errors)
                 newest = max(filter(None, (newest, result.newest)), default=None)
                 read_at, deletes_at = page.cursor.read_at or read_at, page.cursor.deletes_at or deletes_at
+                unanalyzed += len(page.records)
+                if not dry_run and 0 < self.settings.sync.analyze_every_records <= unanalyzed:
+                    self.store.analyze()
+                    unanalyzed = 0
                 log.info("page applied", records=len(page.records), changed=len(result.changed),
                          errors=dict(result.errors), last_id=page.cursor.last_id)
                 if progress:

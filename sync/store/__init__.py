@@ -44,6 +44,13 @@ class Store:
         with self._sessions.begin() as session:
             yield session
 
+    def analyze(self) -> None:
+        """Refresh PostgreSQL's planner statistics after a bulk change (a first sync). SQLite needs none:
+        its lookups are written to be planned from the indexes alone."""
+        if self.engine.dialect.name == "postgresql":
+            with self.engine.begin() as conn:
+                conn.exec_driver_sql("ANALYZE")
+
     def dispose(self) -> None:
         self.engine.dispose()
 

@@ -141,3 +141,24 @@ def test_what_a_partner_was_paid_shows_on_its_record_in_both_crms(
 
     reports = Engine(store, config).cycle()  # write-only figures are never read back: still a fixed point
     assert sum(r.records_out for r in reports) == 0
+
+
+def test_a_big_pull_refreshes_postgresql_planner_statistics(
+        pg_store: Store, crms: tuple[SalesforceSandbox, HubSpotSandbox]) -> None:
+    sf, hs = crms
+    sf.seed_accounts(5)
+    config = settings(sf, hs)
+    config = config.model_copy(update={"sync": config.sync.model_copy(update={"analyze_every_records": 3})})
+    with pg_store.engine.connect() as conn:
+        before = conn.exec_driver_sql("SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'external_links'"
+                                      ).scalar_one()
+    Engine(pg_store, config).pull("salesforce", "partner")
+    with pg_store.engine.connect() as conn:  # the statistics collector reports asynchronously: wait for it
+        for _ in range(50):
+            conn.exec_driver_sql("SELECT pg_stat_clear_snapshot()")
+            after = conn.exec_driver_sql("SELECT analyze_count FROM pg_stat_user_tables "
+                                         "WHERE relname = 'external_links'").scalar_one()
+            if after > before:
+                break
+            time.sleep(0.1)
+    assert after > before
