@@ -15,20 +15,19 @@ from sqlalchemy.orm import Session
 
 from config.program import Dedup
 from sync.context import RuleContext
-from sync.matching import Keys, Match, keys, score
+from sync.matching import FIELDS, Keys, Match, keys, score
 from sync.merge import MergeError, choose_survivor, merge, unmerge
 from sync.store.tables import DuplicateCandidateRow, PartnerMergeRow, PartnerRow
 
 CANDIDATE_LIMIT = 200
 
 
-KEYED = ("name", "website", "email", "phone", "street", "city", "postal_code", "country", "tax_id")
-_KEYED_COLUMNS = (PartnerRow.id, *(getattr(PartnerRow, name) for name in KEYED))
+_KEYED_COLUMNS = (PartnerRow.id, *(getattr(PartnerRow, name) for name in FIELDS))
 
 
 def partner_keys(row: Any) -> Keys:
-    """The keys of a partner: a `PartnerRow`, or a plain row of its id and KEYED columns."""
-    return keys(row.id, {name: getattr(row, name) for name in KEYED})
+    """The keys of a partner: a `PartnerRow`, or a plain row of its id and the matching FIELDS."""
+    return keys(row.id, {name: getattr(row, name) for name in FIELDS})
 
 
 def rekey(row: PartnerRow) -> Keys:
@@ -48,7 +47,7 @@ def blocks(row: PartnerRow, found: Keys) -> dict[str, str]:
 
 def candidates(session: Session, row: PartnerRow, found: Keys) -> list[Row[Any]]:
     """Active partners sharing a blocking key with `row`, found through the indexes: plain rows of their id
-    and KEYED columns (a popular name has up to CANDIDATE_LIMIT, most of which score low)."""
+    and matching FIELDS (a popular name has up to CANDIDATE_LIMIT, most of which score low)."""
     values = blocks(row, found)
     if not values:
         return []
