@@ -26,23 +26,25 @@ def start(cursor: Cursor, lookback: timedelta) -> Cursor:
     return Cursor(horizon, None, cursor.read_at, cursor.deletes_at)
 
 
-def save(session: Session, system: str, entity: str, cursor: Cursor) -> None:
-    """Move the cursor forward only: a stale worker can never move it back."""
+def _locked(session: Session, system: str, entity: str) -> SyncCursorRow:
+    """The stream's cursor row, locked for this transaction (a new, empty one the first time)."""
     row = session.get(SyncCursorRow, (system, entity), with_for_update=True)
     if row is None:
-        session.add(SyncCursorRow(system=system, entity=entity, modified_at=cursor.modified_at,
-                                  last_id=cursor.last_id))
-        return
+        row = SyncCursorRow(system=system, entity=entity)
+        session.add(row)
+    return row
+
+
+def save(session: Session, system: str, entity: str, cursor: Cursor) -> None:
+    """Move the cursor forward only: a stale worker can never move it back."""
+    row = _locked(session, system, entity)
     if row.modified_at is None or (cursor.modified_at, cursor.last_id or "") >= (row.modified_at, row.last_id or ""):
         row.modified_at, row.last_id = cursor.modified_at, cursor.last_id
 
 
 def finish(session: Session, system: str, entity: str, read_at: datetime | None, deletes_at: datetime | None) -> None:
     """A pull read the stream to its end: keep when it began reading, and when it listed deletions."""
-    row = session.get(SyncCursorRow, (system, entity), with_for_update=True)
-    if row is None:
-        row = SyncCursorRow(system=system, entity=entity)
-        session.add(row)
+    row = _locked(session, system, entity)
     if read_at is not None and (row.read_at is None or read_at > row.read_at):
         row.read_at = read_at
     if deletes_at is not None and (row.deletes_at is None or deletes_at > row.deletes_at):
