@@ -7,7 +7,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from config.program import ProgramRules
-from sync.rollups import batches, roll_up
+from sync.rollups import roll_up
+from sync.store import batches
 from sync.store.tables import AccrualRow
 
 

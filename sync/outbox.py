@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from sync.store import batches
 from sync.store.tables import Base, ExternalLinkRow, OutboxRow
 
 OUTBOX = Base.metadata.tables[OutboxRow.__tablename__]
@@ -27,12 +28,11 @@ def linked_systems(session: Session, entity: str, hub_id: str) -> list[str]:
 
 def live_links(session: Session, entity: str, hub_ids: Sequence[str],
                systems: Collection[str] | None = None) -> dict[str, list[str]]:
-    """hub id -> the systems (of `systems`, default all) holding a live link to it, sorted; a query per 5,000."""
+    """hub id -> the systems (of `systems`, default all) holding a live link to it, sorted."""
     found: dict[str, list[str]] = defaultdict(list)
-    for start in range(0, len(hub_ids), 5000):
+    for batch in batches(hub_ids):
         query = select(ExternalLinkRow.hub_id, ExternalLinkRow.system).where(
-            ExternalLinkRow.entity == entity, ExternalLinkRow.hub_id.in_(hub_ids[start:start + 5000]),
-            ExternalLinkRow.archived.is_(False))
+            ExternalLinkRow.entity == entity, ExternalLinkRow.hub_id.in_(batch), ExternalLinkRow.archived.is_(False))
         if systems is not None:
             query = query.where(ExternalLinkRow.system.in_(systems))
         for hub_id, system in session.execute(query):

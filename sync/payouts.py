@@ -20,7 +20,8 @@ from config import Settings
 from mapping.model import Payout
 from sync.context import RuleContext
 from sync.outbox import enqueue
-from sync.rollups import batches, money, pairs, roll_up
+from sync.rollups import money, pairs, roll_up
+from sync.store import batches
 from sync.store.tables import AccrualRow, ExternalLinkRow, PartnerRow, PayoutRow, SyncErrorRow, new_id
 
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")

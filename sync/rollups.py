@@ -5,7 +5,7 @@ Only values that changed are written and queued, to every CRM the record is link
 """
 
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -15,11 +15,10 @@ from sqlalchemy.orm import Session
 
 from config.program import ProgramRules
 from sync.outbox import enqueue, live_links
+from sync.store import batches
 from sync.store.tables import AccrualRow, DealRow, PartnerRow, PayoutRow
 
 CRMS = ("salesforce", "hubspot")
-_BATCH = 5000
-
 
 def pairs(session: Session, query: Select[Any, Any]) -> dict[Any, Any]:
     """A two-column query as a dict (first column -> second)."""
@@ -28,11 +27,6 @@ def pairs(session: Session, query: Select[Any, Any]) -> dict[Any, Any]:
 
 def money(amount: Decimal | None, currency: str) -> dict[str, str] | None:
     return None if amount is None else {"amount": str(amount), "currency": currency}
-
-
-def batches(ids: Sequence[str], size: int = _BATCH) -> Iterator[Sequence[str]]:
-    for start in range(0, len(ids), size):
-        yield ids[start:start + size]
 
 
 def deal_status(total: Decimal, statuses: set[str]) -> str:

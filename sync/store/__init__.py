@@ -1,6 +1,6 @@
 """The only package that touches the database: engine, sessions, tables and migrations."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -9,6 +9,12 @@ from sqlalchemy.exc import SQLAlchemyError as StoreError  # any hub database fai
 from sqlalchemy.orm import Session, sessionmaker
 
 from sync.store.tables import Base
+
+
+def batches(ids: Sequence[str], size: int = 5000) -> Iterator[Sequence[str]]:
+    """`ids` in slices small enough for one `IN (...)` list on every backend."""
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -55,4 +61,4 @@ class Store:
         self.engine.dispose()
 
 
-__all__ = ["Base", "Store", "StoreError", "make_engine"]
+__all__ = ["Base", "Store", "StoreError", "batches", "make_engine"]
